@@ -1,0 +1,130 @@
+//! OVN and host names, the same as ovn-kubernetes so its users and tools
+//! recognise them.
+
+use sha2::{Digest, Sha256};
+
+use crate::{Network, Topology};
+
+/// Who an attachment belongs to, which decides its logical port's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodRef {
+    /// A Kubernetes pod (K8S_POD_NAMESPACE / K8S_POD_NAME).
+    Pod {
+        /// Pod namespace.
+        namespace: String,
+        /// Pod name.
+        name: String,
+    },
+    /// A persistent IPAM claim (KubeVirt VM): the port outlives the pod.
+    Claim {
+        /// Namespace of the claim.
+        namespace: String,
+        /// Claim name.
+        claim: String,
+    },
+    /// A plain container (podman, `ctr`): container id and interface.
+    Container {
+        /// Container id.
+        id: String,
+        /// Interface name inside it.
+        ifname: String,
+    },
+}
+
+/// `x` with `-` and `/` replaced by `.`, then `_` appended.
+pub fn prefix(x: &str) -> String {
+    let mut out: String = x
+        .chars()
+        .map(|c| if c == '-' || c == '/' { '.' } else { c })
+        .collect();
+    out.push('_');
+    out
+}
+
+/// The logical switch a pod of this network plugs into on `chassis`.
+pub fn switch_name(network: &Network, chassis: &str) -> String {
+    let base = prefix(&network.name);
+    match network.topology {
+        Topology::Layer2 => format!("{base}ovn_layer2_switch"),
+        Topology::Layer3 => format!("{base}{chassis}"),
+        Topology::Localnet => format!("{base}ovn_localnet_switch"),
+    }
+}
+
+/// The Logical_Switch_Port name of an attachment.
+pub fn lsp_name(network: &Network, pod: &PodRef) -> String {
+    match pod {
+        PodRef::Pod { namespace, name } => {
+            format!(
+                "{}{namespace}_{name}",
+                prefix(network.nad.as_deref().unwrap_or(&network.name))
+            )
+        }
+        PodRef::Claim { namespace, claim } => {
+            format!(
+                "{}{namespace}_{claim}",
+                prefix(network.nad.as_deref().unwrap_or(&network.name))
+            )
+        }
+        PodRef::Container { id, ifname } => {
+            let short: String = id.chars().take(12).collect();
+            format!("{}{short}_{ifname}", prefix(&network.name))
+        }
+    }
+}
+
+/// The host end of the veth: deterministic from container id and interface,
+/// 15 characters (IFNAMSIZ - 1), so DEL finds it without any saved state and
+/// two attachments never share it.
+pub fn host_veth_name(container_id: &str, ifname: &str) -> String {
+    let digest = Sha256::digest(format!("{container_id}/{ifname}").as_bytes());
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("udn{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NetConf;
+
+    fn network(json: &str) -> Network {
+        Network::from_conf(&NetConf::from_slice(json.as_bytes()).expect("json")).expect("valid")
+    }
+
+    #[test]
+    fn names_match_ovn_kubernetes() {
+        let n = network(r#"{"name":"tenant-blue","netAttachDefName":"blue/tenant-blue"}"#);
+        assert_eq!(prefix("blue/tenant-blue"), "blue.tenant.blue_");
+        assert_eq!(switch_name(&n, "node1"), "tenant.blue_ovn_layer2_switch");
+        let pod = PodRef::Pod {
+            namespace: "blue".into(),
+            name: "pod-a".into(),
+        };
+        assert_eq!(lsp_name(&n, &pod), "blue.tenant.blue_blue_pod-a");
+        let vm = PodRef::Claim {
+            namespace: "blue".into(),
+            claim: "vm-a.ovn-udn1".into(),
+        };
+        assert_eq!(lsp_name(&n, &vm), "blue.tenant.blue_blue_vm-a.ovn-udn1");
+    }
+
+    #[test]
+    fn plain_containers_use_id_and_ifname() {
+        let n = network(r#"{"name":"net-a","topology":"layer3","subnets":"10.0.0.0/16"}"#);
+        let c = PodRef::Container {
+            id: "0123456789abcdef".into(),
+            ifname: "eth0".into(),
+        };
+        assert_eq!(lsp_name(&n, &c), "net.a_0123456789ab_eth0");
+        assert_eq!(switch_name(&n, "node7"), "net.a_node7");
+    }
+
+    #[test]
+    fn host_veth_names_are_short_stable_and_distinct() {
+        let a = host_veth_name("test-container-1", "eth0");
+        assert_eq!(a.len(), 15);
+        assert_eq!(a, host_veth_name("test-container-1", "eth0"));
+        assert_ne!(a, host_veth_name("test-container-2", "eth0"));
+        assert_ne!(a, host_veth_name("test-container-1", "net1"));
+    }
+}

@@ -1,0 +1,91 @@
+//! The `subnets` and `excludeSubnets` lists.
+
+use std::str::FromStr;
+
+use ipnet::IpNet;
+
+use crate::ConfError;
+
+/// One entry of `subnets`: a CIDR and, on layer3, the per-node prefix length
+/// (`10.128.0.0/16/24`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet {
+    /// The network's CIDR, host bits cleared.
+    pub cidr: IpNet,
+    /// layer3 only: the prefix length of each node's share.
+    pub host_prefix: Option<u8>,
+}
+
+impl Subnet {
+    /// Parses `CIDR` or `CIDR/hostPrefix`.
+    pub fn parse(text: &str, field: &'static str) -> Result<Subnet, ConfError> {
+        let text = text.trim();
+        let (cidr_text, host_prefix) = match text.matches('/').count() {
+            2 => {
+                // rsplit_once cannot fail: the text holds two slashes.
+                let (cidr, host) = text.rsplit_once('/').unwrap_or((text, ""));
+                let host = host.parse::<u8>().map_err(|_| {
+                    ConfError::invalid(field, format!("invalid host prefix in {text:?}"))
+                })?;
+                (cidr, Some(host))
+            }
+            _ => (text, None),
+        };
+        let cidr = parse_cidr(cidr_text, field)?;
+        if let Some(host) = host_prefix {
+            if host < cidr.prefix_len() || host > cidr.max_prefix_len() {
+                return Err(ConfError::invalid(
+                    field,
+                    format!("host prefix /{host} does not fit in {cidr}"),
+                ));
+            }
+        }
+        Ok(Subnet { cidr, host_prefix })
+    }
+}
+
+/// Parses a CIDR, insisting that the host bits are zero as ovn-kubernetes does.
+pub(crate) fn parse_cidr(text: &str, field: &'static str) -> Result<IpNet, ConfError> {
+    let net = IpNet::from_str(text.trim())
+        .map_err(|_| ConfError::invalid(field, format!("invalid CIDR {:?}", text.trim())))?;
+    if net.trunc() != net {
+        return Err(ConfError::invalid(
+            field,
+            format!("{net} has host bits set (did you mean {}?)", net.trunc()),
+        ));
+    }
+    Ok(net)
+}
+
+/// Splits a comma-separated list, ignoring empty items.
+pub(crate) fn split_list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_plain_and_host_prefix_forms() {
+        let s = Subnet::parse("10.128.0.0/16/24", "subnets").expect("valid");
+        assert_eq!(s.cidr.to_string(), "10.128.0.0/16");
+        assert_eq!(s.host_prefix, Some(24));
+        let s = Subnet::parse(" fd00:10::/64 ", "subnets").expect("valid");
+        assert_eq!(s.host_prefix, None);
+    }
+
+    #[test]
+    fn rejects_bad_cidrs_naming_the_field() {
+        for bad in [
+            "10.0.0.0/33",
+            "banana",
+            "10.0.0.1/24",
+            "10.0.0.0/16/8",
+            "10.0.0.0/16/x",
+        ] {
+            let err = Subnet::parse(bad, "subnets").expect_err(bad).to_string();
+            assert!(err.contains("`subnets`"), "{err}");
+        }
+    }
+}
