@@ -121,13 +121,13 @@ impl Network {
         let exclude_subnets = parse_excludes(conf.exclude_subnets.as_deref(), &subnets)?;
         let mtu = conf.mtu.unwrap_or(DEFAULT_MTU);
         validate_mtu(mtu, &subnets)?;
-        if let Some(nad) = conf.net_attach_def_name.as_deref() {
-            if nad.split('/').filter(|p| !p.is_empty()).count() != 2 {
-                return Err(ConfError::invalid(
-                    "netAttachDefName",
-                    format!("{nad:?} is not <namespace>/<name>"),
-                ));
-            }
+        if let Some(nad) = conf.net_attach_def_name.as_deref()
+            && nad.split('/').filter(|p| !p.is_empty()).count() != 2
+        {
+            return Err(ConfError::invalid(
+                "netAttachDefName",
+                format!("{nad:?} is not <namespace>/<name>"),
+            ));
         }
         if let Some(vlan) = conf.vlan_id {
             if topology != Topology::Localnet {

@@ -32,13 +32,13 @@ impl Subnet {
             _ => (text, None),
         };
         let cidr = parse_cidr(cidr_text, field)?;
-        if let Some(host) = host_prefix {
-            if host < cidr.prefix_len() || host > cidr.max_prefix_len() {
-                return Err(ConfError::invalid(
-                    field,
-                    format!("host prefix /{host} does not fit in {cidr}"),
-                ));
-            }
+        if let Some(host) = host_prefix
+            && (host < cidr.prefix_len() || host > cidr.max_prefix_len())
+        {
+            return Err(ConfError::invalid(
+                field,
+                format!("host prefix /{host} does not fit in {cidr}"),
+            ));
         }
         Ok(Subnet { cidr, host_prefix })
     }
