@@ -1,0 +1,304 @@
+//! The client handle: connects to the first remote that answers and sends
+//! JSON-RPC requests over the one connection.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::connection::{self, Shared, lock};
+use crate::monitor::{ColumnKinds, Monitor};
+use crate::result::parse_transact_result;
+use crate::{Condition, Error, OpResult, Operation, Remote, Row};
+
+/// How long one remote may take to accept the connection and answer an echo.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection to one OVSDB server. Cloning is cheap and every clone uses
+/// the same connection; it closes when the last clone (and the last
+/// [`Monitor`]) is dropped.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    outgoing: mpsc::UnboundedSender<Vec<u8>>,
+    shared: Arc<Mutex<Shared>>,
+    next_id: AtomicU64,
+    remote: String,
+    /// Column kinds by (db, table), so each monitor does not fetch the
+    /// (large) schema again; a schema changes only on a server upgrade,
+    /// which drops the connection anyway.
+    kinds: Mutex<HashMap<(String, String), ColumnKinds>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("remote", &self.inner.remote)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// `remotes` is a comma-separated list (`unix:/path,tcp:127.0.0.1:6641`);
+    /// tries them in order with a connect timeout (5 s each) and uses the
+    /// first that answers an echo and is not a clustered-database member cut
+    /// off from its cluster; the error lists every remote with its reason.
+    pub async fn connect(remotes: &str) -> Result<Client, Error> {
+        let list = Remote::parse_list(remotes)?;
+        let mut failures = Vec::new();
+        for remote in &list {
+            match tokio::time::timeout(CONNECT_TIMEOUT, Client::connect_one(remote)).await {
+                Ok(Ok(client)) => return Ok(client),
+                Ok(Err(e)) => failures.push(format!("{remote}: {e}")),
+                Err(_) => failures.push(format!("{remote}: no answer within {CONNECT_TIMEOUT:?}")),
+            }
+        }
+        Err(Error::Connect {
+            remotes: list
+                .iter()
+                .map(Remote::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            reason: failures.join("; "),
+        })
+    }
+
+    async fn connect_one(remote: &Remote) -> Result<Client, Error> {
+        let name = remote.to_string();
+        let client = match remote {
+            Remote::Unix(path) => Client::from_stream(UnixStream::connect(path).await?, name),
+            Remote::Tcp { host, port } => {
+                let stream = TcpStream::connect((host.as_str(), *port)).await?;
+                // Requests are small and latency-bound.
+                stream.set_nodelay(true)?;
+                Client::from_stream(stream, name)
+            }
+        };
+        // A socket that accepts is not yet a server that answers.
+        client.echo().await?;
+        client.check_cluster_membership().await?;
+        Ok(client)
+    }
+
+    /// Rejects a member of a clustered database that has lost its cluster:
+    /// it still answers, but its data may be stale and its transactions
+    /// cannot commit, so the next remote of the list is the better choice
+    /// (ovn-nbctl makes the same check through `_Server`).
+    async fn check_cluster_membership(&self) -> Result<(), Error> {
+        let columns = ["name", "model", "connected"].map(String::from).to_vec();
+        let rows = match self
+            .select("_Server", "Database", vec![], Some(columns))
+            .await
+        {
+            Ok(rows) => rows,
+            // No _Server database (OVS before 2.9): nothing to check.
+            Err(Error::Rpc(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let lost: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.str("model") == Some("clustered") && r.bool("connected") == Some(false))
+            .filter_map(|r| r.str("name"))
+            .collect();
+        if lost.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::ClusterDisconnected(lost.join(",")))
+        }
+    }
+
+    /// Wraps an already connected stream (any transport) and spawns its
+    /// connection task; must be called inside a tokio runtime.
+    pub fn from_stream<S>(stream: S, remote: impl Into<String>) -> Client
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (outgoing, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let remote = remote.into();
+        tokio::spawn(connection::run(stream, rx, shared.clone(), remote.clone()));
+        Client {
+            inner: Arc::new(Inner {
+                outgoing,
+                shared,
+                next_id: AtomicU64::new(1),
+                remote,
+                kinds: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The remote this client is connected to, for logs and errors.
+    pub fn remote(&self) -> &str {
+        &self.inner.remote
+    }
+
+    /// False once the connection has closed; every later call fails with
+    /// [`Error::Disconnected`].
+    pub fn is_connected(&self) -> bool {
+        !lock(&self.inner.shared).closed
+    }
+
+    fn next_id(&self) -> u64 {
+        self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Sends one JSON-RPC request and waits for its result.
+    pub async fn request(&self, method: &str, params: Json) -> Result<Json, Error> {
+        let id = self.next_id();
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut state = lock(&self.inner.shared);
+            if state.closed {
+                return Err(Error::Disconnected);
+            }
+            state.pending.insert(id, tx);
+        }
+        let message = json!({"method": method, "params": params, "id": id});
+        if self
+            .inner
+            .outgoing
+            .send(message.to_string().into_bytes())
+            .is_err()
+        {
+            lock(&self.inner.shared).pending.remove(&id);
+            return Err(Error::Disconnected);
+        }
+        // The sender is dropped without a value only if the task ended.
+        rx.await.unwrap_or(Err(Error::Disconnected))
+    }
+
+    /// Runs `ops` as one transaction on `db`. Any op-level error becomes
+    /// [`Error::OperationFailed`] with that op's index (the index equals
+    /// `ops.len()` when the commit itself failed).
+    pub async fn transact(&self, db: &str, ops: &[Operation]) -> Result<Vec<OpResult>, Error> {
+        let mut params = vec![json!(db)];
+        params.extend(ops.iter().map(Operation::to_json));
+        let result = self.request("transact", Json::Array(params)).await?;
+        parse_transact_result(ops.len(), &result)
+    }
+
+    /// Selects rows of `table` matching all `conditions`.
+    pub async fn select(
+        &self,
+        db: &str,
+        table: &str,
+        conditions: Vec<Condition>,
+        columns: Option<Vec<String>>,
+    ) -> Result<Vec<Row>, Error> {
+        let op = Operation::select(table, conditions, columns);
+        let mut results = self.transact(db, &[op]).await?;
+        Ok(results.pop().map(|r| r.rows).unwrap_or_default())
+    }
+
+    /// Round trip to the server: proves the connection is alive.
+    pub async fn echo(&self) -> Result<(), Error> {
+        self.request("echo", json!([])).await.map(|_| ())
+    }
+
+    /// The names of the databases the server holds.
+    pub async fn list_dbs(&self) -> Result<Vec<String>, Error> {
+        let result = self.request("list_dbs", json!([])).await?;
+        let names = result
+            .as_array()
+            .ok_or_else(|| Error::Protocol(format!("list_dbs result: {result}")))?;
+        names
+            .iter()
+            .map(|n| {
+                n.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| Error::Protocol(format!("list_dbs name: {n}")))
+            })
+            .collect()
+    }
+
+    /// The schema of `db` as JSON (RFC 7047 `get_schema`).
+    pub async fn get_schema(&self, db: &str) -> Result<Json, Error> {
+        self.request("get_schema", json!([db])).await
+    }
+
+    /// `monitor_cond` on one table: `conditions` are alternatives (rows
+    /// matching ANY clause are monitored, the server's rule for monitors;
+    /// none means all rows), `columns` empty means all columns. The returned
+    /// [`Monitor`] holds the current rows and applies updates.
+    pub async fn monitor(
+        &self,
+        db: &str,
+        table: &str,
+        conditions: Vec<Condition>,
+        columns: Vec<String>,
+    ) -> Result<Monitor, Error> {
+        let kinds = self.column_kinds(db, table).await?;
+        let monitor_id = format!("monitor-{}", self.next_id());
+        let (tx, rx) = mpsc::unbounded_channel();
+        {
+            // Registered before the request so no update after the reply is lost.
+            let mut state = lock(&self.inner.shared);
+            if state.closed {
+                return Err(Error::Disconnected);
+            }
+            state.monitors.insert(monitor_id.clone(), tx);
+        }
+        let mut request = json!({
+            "where": conditions.iter().map(Condition::to_json).collect::<Vec<_>>(),
+        });
+        if let (false, Some(obj)) = (columns.is_empty(), request.as_object_mut()) {
+            obj.insert("columns".into(), json!(columns));
+        }
+        let params = json!([db, monitor_id, { table: [request] }]);
+        let initial = match self.request("monitor_cond", params).await {
+            Ok(initial) => initial,
+            Err(e) => {
+                lock(&self.inner.shared).monitors.remove(&monitor_id);
+                return Err(e);
+            }
+        };
+        let mut monitor = Monitor::new(self.clone(), monitor_id, db, table, kinds, rx);
+        monitor.apply(&initial)?;
+        Ok(monitor)
+    }
+
+    /// update2 "modify" diffs can only be applied knowing each column's type.
+    async fn column_kinds(&self, db: &str, table: &str) -> Result<ColumnKinds, Error> {
+        let key = (db.to_string(), table.to_string());
+        let cached = self
+            .inner
+            .kinds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        if let Some(kinds) = cached {
+            return Ok(kinds);
+        }
+        let kinds = ColumnKinds::from_schema(&self.get_schema(db).await?, table)?;
+        self.inner
+            .kinds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, kinds.clone());
+        Ok(kinds)
+    }
+
+    /// Forgets a monitor and tells the server, without waiting for the reply
+    /// (nobody waits for it, so the reader drops it).
+    pub(crate) fn cancel_monitor(&self, monitor_id: &str) {
+        let was_registered = lock(&self.inner.shared)
+            .monitors
+            .remove(monitor_id)
+            .is_some();
+        if was_registered {
+            let message =
+                json!({"method": "monitor_cancel", "params": [monitor_id], "id": self.next_id()});
+            let _ = self.inner.outgoing.send(message.to_string().into_bytes());
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The task that owns the socket: it writes requests, splits what the server
+//! sends into messages, hands replies to their waiting requests by id,
+//! forwards update notifications to monitors and answers the server's
+//! `echo` inactivity probes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde_json::{Value as Json, json};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Error;
+use crate::framing::Framer;
+
+/// Where a reply (or the reason there will be none) goes.
+pub(crate) type ReplySender = oneshot::Sender<Result<Json, Error>>;
+
+/// State shared between the client handles and the connection task.
+#[derive(Default)]
+pub(crate) struct Shared {
+    /// Set once the task has ended: no reply or update will come any more.
+    pub(crate) closed: bool,
+    /// Requests waiting for their reply, by JSON-RPC id.
+    pub(crate) pending: HashMap<u64, ReplySender>,
+    /// Monitors by the monitor id we chose; they receive `<table-updates2>`.
+    pub(crate) monitors: HashMap<String, mpsc::UnboundedSender<Json>>,
+}
+
+/// Locks the shared state. A panic while holding the lock cannot leave it
+/// half-updated (every critical section is a single map operation), so a
+/// poisoned lock is still safe to use.
+pub(crate) fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs the connection until the server closes it, a read or write fails,
+/// or every client handle is gone; then fails whatever still waits.
+pub(crate) async fn run<S>(
+    mut stream: S,
+    mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>,
+    shared: Arc<Mutex<Shared>>,
+    remote: String,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    match serve(&mut stream, &mut outgoing, &shared).await {
+        Ok(()) => tracing::debug!(%remote, "OVSDB connection closed"),
+        Err(e) => tracing::warn!(%remote, error = %e, "OVSDB connection lost"),
+    }
+    // Dropping the senders wakes every waiter with "disconnected": requests
+    // see their oneshot closed, monitors see their channel end.
+    let (pending, monitors) = {
+        let mut state = lock(&shared);
+        state.closed = true;
+        (
+            std::mem::take(&mut state.pending),
+            std::mem::take(&mut state.monitors),
+        )
+    };
+    for (_, reply) in pending {
+        let _ = reply.send(Err(Error::Disconnected));
+    }
+    drop(monitors);
+}
+
+async fn serve<S>(
+    stream: &mut S,
+    outgoing: &mut mpsc::UnboundedReceiver<Vec<u8>>,
+    shared: &Mutex<Shared>,
+) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut framer = Framer::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        tokio::select! {
+            read = stream.read(&mut buf) => {
+                let n = read?;
+                if n == 0 {
+                    return Ok(());
+                }
+                framer.push(&buf[..n]);
+                while let Some(message) = framer.next_message()? {
+                    if let Some(answer) = dispatch(message, shared) {
+                        stream.write_all(answer.to_string().as_bytes()).await?;
+                    }
+                }
+            }
+            message = outgoing.recv() => match message {
+                Some(bytes) => stream.write_all(&bytes).await?,
+                // Every Client and Monitor is gone: nobody can use the
+                // connection any more, so close it.
+                None => return Ok(()),
+            },
+        }
+    }
+}
+
+/// Handles one message from the server; returns what to send back, if
+/// anything (only requests from the server get an answer).
+fn dispatch(message: Json, shared: &Mutex<Shared>) -> Option<Json> {
+    let id = message.get("id").cloned().unwrap_or(Json::Null);
+    if let Some(method) = message.get("method").and_then(Json::as_str) {
+        let params = message.get("params").cloned().unwrap_or(Json::Null);
+        return match method {
+            // ovsdb-server's inactivity probe: echo the params back or it
+            // drops the connection.
+            "echo" if !id.is_null() => Some(json!({"result": params, "error": null, "id": id})),
+            "update2" => {
+                forward_update(params, shared);
+                None
+            }
+            _ if !id.is_null() => {
+                Some(json!({"result": null, "error": format!("unknown method {method}"), "id": id}))
+            }
+            _ => {
+                tracing::debug!(method, "ignoring OVSDB notification");
+                None
+            }
+        };
+    }
+    let Some(id) = id.as_u64() else {
+        tracing::debug!(%message, "ignoring OVSDB reply with a foreign id");
+        return None;
+    };
+    // A missing entry is a reply nobody waits for any more (a cancelled
+    // request, or our best-effort monitor_cancel): drop it.
+    let reply = lock(shared).pending.remove(&id)?;
+    let outcome = match message.get("error") {
+        Some(Json::Null) | None => Ok(message.get("result").cloned().unwrap_or(Json::Null)),
+        Some(Json::String(e)) => Err(Error::Rpc(e.clone())),
+        Some(e) => Err(Error::Rpc(e.to_string())),
+    };
+    let _ = reply.send(outcome);
+    None
+}
+
+fn forward_update(params: Json, shared: &Mutex<Shared>) {
+    let Json::Array(mut params) = params else {
+        return;
+    };
+    if params.len() != 2 {
+        return;
+    }
+    let updates = params.pop().unwrap_or(Json::Null);
+    let Some(monitor_id) = params.first().and_then(Json::as_str) else {
+        return;
+    };
+    if let Some(monitor) = lock(shared).monitors.get(monitor_id) {
+        // A send error means the Monitor was dropped; its cancel is on the way.
+        let _ = monitor.send(updates);
+    }
+}
