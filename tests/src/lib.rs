@@ -1,1 +1,21 @@
-//! placeholder
+//! Harness for the end-to-end tests of `ovn-udn-cni` against the real OVN
+//! sandbox of `scripts/ovn-sandbox`: run the binary like a runtime does, make
+//! pod namespaces, send traffic, and read what OVN and OVS hold.
+//!
+//! Run with `scripts/test`, or: `cargo build -p ovn-udn-cni &&
+//! scripts/ovn-sandbox up 3 && cargo test -p e2e`.
+
+pub mod leftovers;
+pub mod names;
+pub mod net;
+pub mod network;
+pub mod ovn;
+pub mod plugin;
+pub mod pod;
+pub mod process;
+pub mod sandbox;
+
+pub use network::Network;
+pub use plugin::{Call, Reply};
+pub use pod::{Netns, Pod, PodSpec};
+pub use sandbox::sandbox;

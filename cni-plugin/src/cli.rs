@@ -1,0 +1,35 @@
+//! The binary as a command-line tool for people (no CNI_COMMAND set).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::cni::version::SUPPORTED_VERSIONS;
+
+/// ovn-udn-cni: attach containers, pods and VMs to OVN User-Defined Networks.
+///
+/// Runtimes execute this binary with CNI_COMMAND set and a network config on
+/// stdin; without CNI_COMMAND it answers these commands.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the plugin version and the CNI spec versions it speaks.
+    Version,
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    match Cli::parse().command {
+        Command::Version => {
+            println!("ovn-udn-cni {}", env!("CARGO_PKG_VERSION"));
+            println!("CNI spec versions: {}", SUPPORTED_VERSIONS.join(", "));
+            ExitCode::SUCCESS
+        }
+    }
+}

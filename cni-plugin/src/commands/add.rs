@@ -1,0 +1,198 @@
+//! ADD: logical port (with its addresses) first, then the veth, then the OVS
+//! port, then wait for ovn-controller. Any failure after the logical port
+//! exists runs the DEL teardown before the error is returned.
+
+use std::path::Path;
+
+use netns::{Handle, Netns, PodInterface, Route};
+use ovsdb::Client;
+use serde_json::Value;
+
+use super::open_pod_netns;
+use super::teardown::{Attachment as Parts, teardown};
+use crate::cni::result::{Attachment, mac_text};
+use crate::error::PluginError;
+use crate::ovn::nb::{self, LogicalPort, PortRequest};
+use crate::ovn::ovs::{self, NodeInfo};
+use crate::request::Request;
+use crate::topology::{self, Topology};
+
+/// Runs ADD and returns the CNI result.
+pub async fn add(req: &Request) -> Result<Value, PluginError> {
+    let netns_path = req
+        .env
+        .netns
+        .as_deref()
+        .ok_or_else(|| PluginError::Environment("CNI_NETNS is required for ADD".into()))?;
+    let pod_ns = open_pod_netns(netns_path)?;
+    let pod = Handle::new(&pod_ns)?;
+    if pod.link_index(&req.env.ifname).await?.is_some() {
+        return Err(PluginError::InterfaceExists {
+            ifname: req.env.ifname.clone(),
+            netns: netns_path.display().to_string(),
+        });
+    }
+    let host = Handle::new(&Netns::current()?)?;
+    let (nb, ovs) = tokio::try_join!(req.connect_nb(), req.connect_ovs())?;
+    let node = ovs::read_node(&ovs, &req.node.bridge, req.node.chassis.as_deref()).await?;
+    let topology = topology::for_network(&req.network)?;
+    let lsp = req.lsp_name();
+    tracing::info!(step = "allocate", lsp = %lsp, chassis = %node.chassis, "creating logical port");
+    let port = nb::create_port(&nb, &port_request(req, &*topology, &node, &lsp)?).await?;
+    tracing::info!(step = "allocate", lsp = %lsp, mac = %mac_text(&port.mac),
+        addresses = ?port.addresses, "logical port ready");
+
+    let wired = Wiring {
+        req,
+        ovs: &ovs,
+        host: &host,
+        node: &node,
+        lsp: &lsp,
+    };
+    match wired.attach(&pod_ns, netns_path, &*topology, &port).await {
+        Ok(attachment) => Ok(attachment.render(req.prev_result(), &req.cni_version)),
+        Err(err) => {
+            tracing::warn!(step = "rollback", "ADD failed, undoing: {err}");
+            let parts = Parts {
+                host_ifname: &req.host_ifname(),
+                lsp: &lsp,
+                sandbox: &req.env.container_id,
+            };
+            if let Err(undo) = teardown(&nb, &ovs, &host, &parts).await {
+                tracing::error!(step = "rollback", "rollback incomplete: {undo}");
+            }
+            Err(err)
+        }
+    }
+}
+
+fn port_request<'a>(
+    req: &'a Request,
+    topology: &'a dyn Topology,
+    node: &NodeInfo,
+    lsp: &'a str,
+) -> Result<PortRequest<'a>, PluginError> {
+    let network = &req.network;
+    let mut external_ids = vec![
+        ("pod".to_owned(), "true".to_owned()),
+        (nb::NETWORK_KEY.to_owned(), network.name.clone()),
+        (
+            "k8s.ovn.org/topology".to_owned(),
+            network.topology.as_str().to_owned(),
+        ),
+        ("sandbox".to_owned(), req.env.container_id.clone()),
+        ("pod-if-name".to_owned(), req.env.ifname.clone()),
+    ];
+    if let Some(namespace) = &req.args.namespace {
+        external_ids.push(("namespace".to_owned(), namespace.clone()));
+    }
+    if let Some(nad) = &network.nad {
+        external_ids.push(("k8s.ovn.org/nad".to_owned(), nad.clone()));
+    }
+    let mut options = vec![("requested-chassis".to_owned(), node.chassis.clone())];
+    if let Some(uid) = &req.args.pod_uid {
+        options.push(("iface-id-ver".to_owned(), uid.clone()));
+    }
+    Ok(PortRequest {
+        name: lsp,
+        network: &network.name,
+        switch: topology.switch(&node.chassis),
+        pool: topology.pool(),
+        static_ips: &req.args.static_ips,
+        static_mac: req.args.static_mac,
+        random_mac: conf::random_local_mac(random_bytes()?),
+        external_ids,
+        options,
+    })
+}
+
+/// Six random bytes from the OS for a MAC without addresses.
+fn random_bytes() -> Result<[u8; 6], PluginError> {
+    use std::io::Read;
+    let mut bytes = [0u8; 6];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|source| PluginError::Io {
+            context: "reading /dev/urandom".into(),
+            source,
+        })?;
+    Ok(bytes)
+}
+
+/// The effectful steps after the logical port exists.
+struct Wiring<'a> {
+    req: &'a Request,
+    ovs: &'a Client,
+    host: &'a Handle,
+    node: &'a NodeInfo,
+    lsp: &'a str,
+}
+
+impl Wiring<'_> {
+    async fn attach(
+        &self,
+        pod_ns: &Netns,
+        netns_path: &Path,
+        topology: &dyn Topology,
+        port: &LogicalPort,
+    ) -> Result<Attachment, PluginError> {
+        let req = self.req;
+        let host_ifname = req.host_ifname();
+        let gateways = topology.gateways(&port.addresses);
+        let routes = topology.routes(&gateways);
+        let interface = PodInterface {
+            name: req.env.ifname.clone(),
+            mac: port.mac.into_array(),
+            mtu: req.network.mtu,
+            addresses: port.addresses.clone(),
+            routes: routes
+                .iter()
+                .map(|(destination, gateway)| Route {
+                    destination: *destination,
+                    gateway: *gateway,
+                })
+                .collect(),
+            disable_tx_checksum: self.node.netdev,
+        };
+        let veth = netns::setup_pod_interface(self.host, pod_ns, &host_ifname, &interface).await?;
+        tracing::info!(step = "veth", host_ifname = %host_ifname, "pod interface configured");
+
+        let ips: Vec<String> = port.addresses.iter().map(ToString::to_string).collect();
+        let mut external_ids = vec![
+            ("iface-id".to_owned(), self.lsp.to_owned()),
+            ("attached_mac".to_owned(), mac_text(&port.mac)),
+            ("ip_addresses".to_owned(), ips.join(",")),
+            ("sandbox".to_owned(), req.env.container_id.clone()),
+            ("pod-if-name".to_owned(), req.env.ifname.clone()),
+            (
+                crate::ovn::nb::NETWORK_KEY.to_owned(),
+                req.network.name.clone(),
+            ),
+        ];
+        if let Some(uid) = &req.args.pod_uid {
+            external_ids.push(("iface-id-ver".to_owned(), uid.clone()));
+        }
+        if let Some(nad) = &req.network.nad {
+            external_ids.push(("k8s.ovn.org/nad".to_owned(), nad.clone()));
+        }
+        // Watch for ovn-installed while the port is being added: one round
+        // trip fewer on the path every pod start waits on; a failed insert
+        // ends the wait at once.
+        tokio::try_join!(
+            ovs::add_port(self.ovs, self.node, &host_ifname, external_ids),
+            ovs::wait_installed(self.ovs, &host_ifname, req.node.ready_timeout()),
+        )?;
+        tracing::info!(step = "ovn-installed", host_ifname = %host_ifname, "port installed by ovn-controller");
+        Ok(Attachment {
+            host_ifname,
+            host_mac: veth.host_mac.into(),
+            pod_ifname: req.env.ifname.clone(),
+            pod_mac: port.mac,
+            sandbox: netns_path.display().to_string(),
+            mtu: req.network.mtu,
+            addresses: port.addresses.clone(),
+            gateways,
+            routes,
+        })
+    }
+}

@@ -1,0 +1,128 @@
+//! CHECK: verifies what ADD built, from the pod interface to ovn-installed,
+//! and says which piece differs.
+
+use ipnet::IpNet;
+use netns::Handle;
+use serde_json::Value;
+
+use super::open_pod_netns;
+use crate::cni::result::mac_text;
+use crate::error::PluginError;
+use crate::ovn::{nb, ovs};
+use crate::request::Request;
+use crate::topology;
+
+/// Runs CHECK.
+pub async fn check(req: &Request) -> Result<(), PluginError> {
+    let prev = req
+        .prev_result()
+        .ok_or(conf::ConfError::Missing("prevResult"))?;
+    let netns_path = req
+        .env
+        .netns
+        .as_deref()
+        .ok_or_else(|| PluginError::Environment("CNI_NETNS is required for CHECK".into()))?;
+    let pod_ns = open_pod_netns(netns_path)?;
+    let (nb_client, ovs_client) = tokio::try_join!(req.connect_nb(), req.connect_ovs())?;
+    let fail = |msg: String| Err(PluginError::CheckFailed(msg));
+    let ifname = &req.env.ifname;
+
+    let lsp_name = req.lsp_name();
+    let Some(port) = nb::find_port(&nb_client, &lsp_name).await? else {
+        return fail(format!("logical switch port {lsp_name} does not exist"));
+    };
+    if port.sandbox() != Some(req.env.container_id.as_str()) {
+        return fail(format!(
+            "logical switch port {lsp_name} belongs to sandbox {:?}",
+            port.sandbox()
+        ));
+    }
+
+    let pod = Handle::new(&pod_ns)?;
+    let Some(link) = netns::inspect_link(&pod, ifname).await? else {
+        return fail(format!(
+            "interface {ifname} not found in {}",
+            netns_path.display()
+        ));
+    };
+    if let Some(mac) = port.mac
+        && link.mac != mac.into_array()
+    {
+        return fail(format!(
+            "interface {ifname} has MAC {} but the logical port has {}",
+            mac_text(&link.mac.into()),
+            mac_text(&mac)
+        ));
+    }
+    if link.mtu != req.network.mtu {
+        return fail(format!(
+            "interface {ifname} has MTU {} instead of {}",
+            link.mtu, req.network.mtu
+        ));
+    }
+    for ip in &port.ips {
+        if !link.addresses.iter().any(|a| a.addr() == *ip) {
+            return fail(format!(
+                "address {ip} of the logical port is missing on interface {ifname}"
+            ));
+        }
+    }
+    for address in prev_addresses(prev, ifname) {
+        if !link.addresses.contains(&address) {
+            return fail(format!(
+                "address {address} from prevResult is missing on interface {ifname}"
+            ));
+        }
+    }
+    let topology = topology::for_network(&req.network)?;
+    let gateways = topology.gateways(&link.addresses);
+    for (destination, gateway) in topology.routes(&gateways) {
+        if !link
+            .routes
+            .iter()
+            .any(|r| r.destination == destination && r.gateway == gateway)
+        {
+            return fail(format!(
+                "route {destination} via {gateway} is missing in {}",
+                netns_path.display()
+            ));
+        }
+    }
+
+    let host_ifname = req.host_ifname();
+    let Some(ids) = ovs::interface_ids(&ovs_client, &host_ifname).await? else {
+        return fail(format!("OVS interface {host_ifname} does not exist"));
+    };
+    if ids.get("iface-id") != Some(&lsp_name) {
+        return fail(format!(
+            "OVS interface {host_ifname} is not bound to {lsp_name}"
+        ));
+    }
+    if ids.get("ovn-installed").map(String::as_str) != Some("true") {
+        return fail(format!("OVS interface {host_ifname} is not ovn-installed"));
+    }
+    Ok(())
+}
+
+/// The addresses prevResult gives the interface named `ifname`.
+fn prev_addresses(prev: &Value, ifname: &str) -> Vec<IpNet> {
+    let index = prev
+        .get("interfaces")
+        .and_then(Value::as_array)
+        .and_then(|ifs| {
+            ifs.iter()
+                .position(|i| i.get("name").and_then(Value::as_str) == Some(ifname))
+        });
+    prev.get("ips")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|ip| {
+            ip.get("interface")
+                .and_then(Value::as_u64)
+                .map(|i| i as usize)
+                == index
+        })
+        .filter_map(|ip| ip.get("address")?.as_str()?.parse().ok())
+        .collect()
+}

@@ -1,0 +1,28 @@
+//! DEL: idempotent. The pod's netns is not needed (deleting the host end
+//! removes the veth), so a missing netns or an empty CNI_NETNS still frees
+//! the logical port and its addresses.
+
+use netns::{Handle, Netns};
+
+use super::teardown::{Attachment, teardown};
+use crate::error::PluginError;
+use crate::request::Request;
+
+/// Runs DEL.
+pub async fn del(req: &Request) -> Result<(), PluginError> {
+    let host = Handle::new(&Netns::current()?)?;
+    let (nb, ovs) = tokio::try_join!(req.connect_nb(), req.connect_ovs())?;
+    let lsp = req.lsp_name();
+    let host_ifname = req.host_ifname();
+    teardown(
+        &nb,
+        &ovs,
+        &host,
+        &Attachment {
+            host_ifname: &host_ifname,
+            lsp: &lsp,
+            sandbox: &req.env.container_id,
+        },
+    )
+    .await
+}

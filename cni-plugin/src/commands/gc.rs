@@ -1,0 +1,61 @@
+//! GC: removes this network's attachments on this chassis that the runtime
+//! no longer lists in `cni.dev/valid-attachments`.
+
+use std::collections::{BTreeMap, HashSet};
+
+use netns::{Handle, Netns};
+
+use super::teardown::{Attachment, teardown};
+use crate::error::PluginError;
+use crate::ovn::{nb, ovs};
+use crate::request::Request;
+
+/// Runs GC.
+pub async fn gc(req: &Request) -> Result<(), PluginError> {
+    let valid: HashSet<(String, String)> = req
+        .conf
+        .valid_attachments
+        .as_ref()
+        .ok_or(conf::ConfError::Missing("cni.dev/valid-attachments"))?
+        .iter()
+        .map(|a| (a.container_id.clone(), a.ifname.clone()))
+        .collect();
+    let is_valid = |ids: &BTreeMap<String, String>| {
+        let key = (
+            ids.get("sandbox").cloned().unwrap_or_default(),
+            ids.get("pod-if-name").cloned().unwrap_or_default(),
+        );
+        valid.contains(&key)
+    };
+    let host = Handle::new(&Netns::current()?)?;
+    let (nb_client, ovs_client) = tokio::try_join!(req.connect_nb(), req.connect_ovs())?;
+    let node = ovs::read_node(&ovs_client, &req.node.bridge, req.node.chassis.as_deref()).await?;
+
+    let mut result = Ok(());
+    for (name, ids) in ovs::network_interfaces(&ovs_client, &req.network.name).await? {
+        if is_valid(&ids) {
+            continue;
+        }
+        let parts = Attachment {
+            host_ifname: &name,
+            lsp: ids.get("iface-id").map_or("", String::as_str),
+            sandbox: ids.get("sandbox").map_or("", String::as_str),
+        };
+        tracing::info!(step = "gc", port = %name, "removing stale attachment");
+        result = result.and(teardown(&nb_client, &ovs_client, &host, &parts).await);
+    }
+    // Logical ports whose OVS side is already gone (node crash, lost DEL).
+    for port in nb::ports_on_chassis(&nb_client, &req.network.name, &node.chassis).await? {
+        if is_valid(&port.external_ids) {
+            continue;
+        }
+        let sandbox = port.sandbox().unwrap_or_default();
+        tracing::info!(step = "gc", lsp = %port.name, "removing stale logical port");
+        result = result.and(
+            nb::delete_port(&nb_client, &port.name, sandbox)
+                .await
+                .map(drop),
+        );
+    }
+    result
+}

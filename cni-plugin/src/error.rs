@@ -1,0 +1,131 @@
+//! The plugin's errors and the one place that maps them to CNI error codes.
+
+use serde_json::json;
+use thiserror::Error;
+
+/// Everything a verb can fail with. The message is what the runtime (and the
+/// person reading `kubectl describe pod`) sees, so it names the field or the
+/// resource at fault.
+#[derive(Debug, Error)]
+pub enum PluginError {
+    /// The network or node config is invalid.
+    #[error(transparent)]
+    Conf(#[from] conf::ConfError),
+    /// The config's cniVersion is unsupported or too old for the verb.
+    #[error("{0}")]
+    IncompatibleVersion(String),
+    /// A CNI_* environment variable is missing or malformed.
+    #[error("{0}")]
+    Environment(String),
+    /// The container's network namespace does not exist.
+    #[error("container network namespace {0} does not exist")]
+    ContainerUnknown(String),
+    /// CNI_IFNAME is already present in the container.
+    #[error("interface {ifname} already exists in {netns}")]
+    InterfaceExists {
+        /// The interface name.
+        ifname: String,
+        /// The namespace path.
+        netns: String,
+    },
+    /// A requested address is taken, outside the subnets, or the pool is empty.
+    #[error("{0}")]
+    AddressUnavailable(String),
+    /// A database could not be reached: the runtime should retry later.
+    #[error("{what} is unreachable: {source}")]
+    Unreachable {
+        /// Which database (with its remotes).
+        what: String,
+        /// Why.
+        source: ovsdb::Error,
+    },
+    /// A database operation failed.
+    #[error("{context}: {source}")]
+    Ovsdb {
+        /// What the plugin was doing.
+        context: String,
+        /// The OVSDB error.
+        source: ovsdb::Error,
+    },
+    /// The node is not set up the way the plugin needs (no bridge, no chassis).
+    #[error("{0}")]
+    NodeNotReady(String),
+    /// A netlink or namespace operation failed.
+    #[error(transparent)]
+    Netns(#[from] netns::Error),
+    /// ovn-controller did not install the port in time.
+    #[error("ovn-controller did not report ovn-installed on port {port} within {seconds}s")]
+    NotInstalled {
+        /// The OVS port.
+        port: String,
+        /// The timeout.
+        seconds: u64,
+    },
+    /// CHECK found a difference between what ADD built and what is there.
+    #[error("CHECK failed: {0}")]
+    CheckFailed(String),
+    /// STATUS: the plugin cannot serve ADDs now.
+    #[error("{0}")]
+    NotAvailable(String),
+    /// A feature the config asks for is not built yet.
+    #[error("{0}")]
+    Unsupported(String),
+    /// Reading stdin or another local I/O failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What the plugin was doing.
+        context: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+impl PluginError {
+    /// The CNI error code (SPEC.md "Error" section; 100+ are ours).
+    pub fn code(&self) -> u32 {
+        match self {
+            PluginError::IncompatibleVersion(_) => 1,
+            PluginError::ContainerUnknown(_) => 3,
+            PluginError::Environment(_) => 4,
+            PluginError::Io { .. } => 5,
+            PluginError::Conf(conf::ConfError::Decode(_)) => 6,
+            PluginError::Conf(_) | PluginError::Unsupported(_) => 7,
+            PluginError::Unreachable { .. } | PluginError::NodeNotReady(_) => 11,
+            PluginError::NotAvailable(_) => 50,
+            PluginError::Netns(netns::Error::LinkExists(_))
+            | PluginError::InterfaceExists { .. } => 101,
+            PluginError::AddressUnavailable(_) => 102,
+            PluginError::Ovsdb { .. } => 103,
+            PluginError::NotInstalled { .. } => 104,
+            PluginError::CheckFailed(_) => 105,
+            PluginError::Netns(_) => 106,
+        }
+    }
+
+    /// The error as the CNI error JSON printed on stdout.
+    pub fn to_json(&self, cni_version: &str) -> serde_json::Value {
+        json!({
+            "cniVersion": cni_version,
+            "code": self.code(),
+            "msg": self.to_string(),
+            "details": "",
+        })
+    }
+
+    /// Wraps an OVSDB error with what the plugin was doing, telling an
+    /// unreachable database (retry later) from a failed operation.
+    pub fn ovsdb(context: impl Into<String>, source: ovsdb::Error) -> PluginError {
+        match source {
+            ovsdb::Error::Connect { .. } | ovsdb::Error::Disconnected | ovsdb::Error::Io(_) => {
+                PluginError::Unreachable {
+                    what: context.into(),
+                    source,
+                }
+            }
+            source => PluginError::Ovsdb {
+                context: context.into(),
+                source,
+            },
+        }
+    }
+}

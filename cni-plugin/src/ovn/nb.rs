@@ -1,0 +1,407 @@
+//! The Logical_Switch_Port of an attachment and the switch it sits on. The
+//! LSP `addresses` are the IPAM record: allocating is a transaction that
+//! inserts the port only if the switch's port set is still the one read.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use conf::MacAddr;
+use ipnet::IpNet;
+use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
+
+use super::NB_DB;
+use super::retry::{MAX_ATTEMPTS, backoff};
+use crate::cni::result::mac_text;
+use crate::error::PluginError;
+use crate::ipam::Pool;
+use crate::topology::SwitchSpec;
+
+/// external_ids key naming an LSP's network.
+pub const NETWORK_KEY: &str = "k8s.ovn.org/network";
+
+/// Everything needed to create (or take over) one logical port.
+pub struct PortRequest<'a> {
+    /// LSP name.
+    pub name: &'a str,
+    /// Network name (`k8s.ovn.org/network`).
+    pub network: &'a str,
+    /// The switch, created if absent.
+    pub switch: SwitchSpec,
+    /// Where addresses come from.
+    pub pool: Pool<'a>,
+    /// Static addresses requested by the runtime.
+    pub static_ips: &'a [String],
+    /// Static MAC requested by the runtime.
+    pub static_mac: Option<MacAddr>,
+    /// MAC for a port without addresses (no IPAM).
+    pub random_mac: MacAddr,
+    /// LSP external_ids (sandbox, pod-if-name, network ...).
+    pub external_ids: Vec<(String, String)>,
+    /// LSP options (requested-chassis, iface-id-ver).
+    pub options: Vec<(String, String)>,
+}
+
+/// A logical port as created.
+#[derive(Debug, Clone)]
+pub struct LogicalPort {
+    /// Its MAC.
+    pub mac: MacAddr,
+    /// Its addresses, with the subnet prefix.
+    pub addresses: Vec<IpNet>,
+}
+
+/// A logical port as read back.
+#[derive(Debug, Clone)]
+pub struct PortRecord {
+    /// Row uuid.
+    pub uuid: String,
+    /// LSP name.
+    pub name: String,
+    /// MAC from `addresses`.
+    pub mac: Option<MacAddr>,
+    /// IPs from `addresses` (no prefix).
+    pub ips: Vec<IpAddr>,
+    /// external_ids.
+    pub external_ids: std::collections::BTreeMap<String, String>,
+}
+
+impl PortRecord {
+    fn from_row(row: &Row) -> Option<PortRecord> {
+        let (mac, ips) = parse_addresses(&row.strings("addresses"));
+        Some(PortRecord {
+            uuid: row.uuid()?.to_owned(),
+            name: row.str("name")?.to_owned(),
+            mac,
+            ips,
+            external_ids: row.map("external_ids"),
+        })
+    }
+
+    /// The `sandbox` (container id) that owns the port.
+    pub fn sandbox(&self) -> Option<&str> {
+        self.external_ids.get("sandbox").map(String::as_str)
+    }
+}
+
+/// `"0a:58:c0:a8:00:03 192.168.0.3 fd00::3"` entries -> MAC and IPs.
+fn parse_addresses(entries: &[String]) -> (Option<MacAddr>, Vec<IpAddr>) {
+    let mut mac = None;
+    let mut ips = Vec::new();
+    for entry in entries {
+        let mut words = entry.split_whitespace();
+        if let Some(parsed) = words.next().and_then(|w| w.parse::<MacAddr>().ok()) {
+            mac.get_or_insert(parsed);
+        }
+        ips.extend(words.filter_map(|w| w.split('/').next()?.parse::<IpAddr>().ok()));
+    }
+    (mac, ips)
+}
+
+fn lsp_columns() -> Option<Vec<String>> {
+    Some(
+        ["_uuid", "name", "addresses", "external_ids"]
+            .map(String::from)
+            .to_vec(),
+    )
+}
+
+/// Creates the port (and the switch on first use) with freshly allocated or
+/// static addresses; an existing port of that name (a newer sandbox of the
+/// same pod) is taken over and keeps its addresses.
+pub async fn create_port(nb: &Client, req: &PortRequest<'_>) -> Result<LogicalPort, PluginError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let read = nb
+            .transact(
+                NB_DB,
+                &[
+                    Operation::select(
+                        "Logical_Switch",
+                        vec![Condition::eq("name", Value::string(&req.switch.name))],
+                        Some(vec!["_uuid".into(), "ports".into()]),
+                    ),
+                    Operation::select(
+                        "Logical_Switch_Port",
+                        vec![Condition::includes(
+                            "external_ids",
+                            Value::string_map([(NETWORK_KEY, req.network)]),
+                        )],
+                        lsp_columns(),
+                    ),
+                ],
+            )
+            .await
+            .map_err(|e| {
+                PluginError::ovsdb("reading the network's ports from the NB database", e)
+            })?;
+        let switch = read.first().and_then(|r| r.rows.first()).cloned();
+        let ports: Vec<PortRecord> = read
+            .get(1)
+            .map(|r| r.rows.iter().filter_map(PortRecord::from_row).collect())
+            .unwrap_or_default();
+        let existing = ports.iter().find(|p| p.name == req.name);
+        let used: HashSet<IpAddr> = ports
+            .iter()
+            .filter(|p| p.name != req.name)
+            .flat_map(|p| p.ips.iter().copied())
+            .collect();
+        let port = plan_port(req, existing, &used)?;
+        let ops = write_ops(req, switch.as_ref(), existing, &port);
+        match nb.transact(NB_DB, &ops).await {
+            Ok(_) => return Ok(port),
+            Err(e) if e.is_conflict() || e.is_constraint_violation() => {
+                tracing::debug!(
+                    step = "allocate",
+                    attempt,
+                    "NB changed under us, retrying: {e}"
+                );
+                backoff(attempt).await;
+            }
+            Err(e) => {
+                return Err(PluginError::ovsdb(
+                    format!("creating logical switch port {}", req.name),
+                    e,
+                ));
+            }
+        }
+    }
+    Err(PluginError::Ovsdb {
+        context: format!("creating logical switch port {}", req.name),
+        source: ovsdb::Error::Timeout(format!("{MAX_ATTEMPTS} conflicting attempts")),
+    })
+}
+
+/// Addresses and MAC of the port to write.
+fn plan_port(
+    req: &PortRequest<'_>,
+    existing: Option<&PortRecord>,
+    used: &HashSet<IpAddr>,
+) -> Result<LogicalPort, PluginError> {
+    let reused = existing.filter(|_| req.static_ips.is_empty() && req.static_mac.is_none());
+    let addresses = match reused {
+        Some(port) if !port.ips.is_empty() || req.pool.subnets.is_empty() => port
+            .ips
+            .iter()
+            .map(|ip| {
+                let prefix = req
+                    .pool
+                    .subnets
+                    .iter()
+                    .find(|s| s.cidr.contains(ip))
+                    .map_or(if ip.is_ipv4() { 32 } else { 128 }, |s| s.cidr.prefix_len());
+                IpNet::new(*ip, prefix).map_err(|e| PluginError::AddressUnavailable(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => req.pool.allocate(used, req.static_ips)?,
+    };
+    let ips: Vec<IpAddr> = addresses.iter().map(IpNet::addr).collect();
+    let mac = req
+        .static_mac
+        .or(reused.and_then(|p| p.mac))
+        .or_else(|| conf::mac_for_addresses(&ips))
+        .unwrap_or(req.random_mac);
+    Ok(LogicalPort { mac, addresses })
+}
+
+fn write_ops(
+    req: &PortRequest<'_>,
+    switch: Option<&Row>,
+    existing: Option<&PortRecord>,
+    port: &LogicalPort,
+) -> Vec<Operation> {
+    let mut entry = mac_text(&port.mac);
+    for address in &port.addresses {
+        entry.push(' ');
+        entry.push_str(&address.addr().to_string());
+    }
+    let lsp_row = Row::new()
+        .with("name", Value::string(req.name))
+        .with("addresses", Value::string_set([entry.clone()]))
+        .with("port_security", Value::string_set([entry]))
+        .with("external_ids", Value::string_map(req.external_ids.clone()))
+        .with("options", Value::string_map(req.options.clone()));
+    let mut ops = vec![Operation::comment(format!(
+        "ovn-udn-cni: attach {}",
+        req.name
+    ))];
+    match (switch, existing) {
+        (None, _) => {
+            // Create the switch only if nobody did since we read: the wait
+            // makes racing ADDs on other nodes retry and find it.
+            ops.push(Operation::wait_equal(
+                "Logical_Switch",
+                vec![Condition::eq("name", Value::string(&req.switch.name))],
+                vec!["name".into()],
+                vec![],
+            ));
+            ops.push(Operation::insert_named(
+                "Logical_Switch_Port",
+                lsp_row,
+                "lsp",
+            ));
+            ops.push(Operation::insert(
+                "Logical_Switch",
+                Row::new()
+                    .with("name", Value::string(&req.switch.name))
+                    .with("ports", Value::named_uuid_set(["lsp"]))
+                    .with(
+                        "external_ids",
+                        Value::string_map(req.switch.external_ids.clone()),
+                    )
+                    .with(
+                        "other_config",
+                        Value::string_map(req.switch.other_config.clone()),
+                    ),
+            ));
+        }
+        (Some(switch), existing) => {
+            let switch_uuid = switch.uuid().unwrap_or_default().to_owned();
+            // The port set is the IPAM record's version: any port added or
+            // removed since we read fails this transaction.
+            ops.push(Operation::wait_equal(
+                "Logical_Switch",
+                vec![Condition::uuid(&switch_uuid)],
+                vec!["ports".into()],
+                vec![Row::new().with("ports", Value::uuid_set(switch.uuids("ports")))],
+            ));
+            match existing {
+                Some(old) => {
+                    ops.push(Operation::wait_equal(
+                        "Logical_Switch_Port",
+                        vec![Condition::uuid(&old.uuid)],
+                        vec!["external_ids".into()],
+                        vec![
+                            Row::new()
+                                .with("external_ids", Value::string_map(old.external_ids.clone())),
+                        ],
+                    ));
+                    ops.push(Operation::update(
+                        "Logical_Switch_Port",
+                        vec![Condition::uuid(&old.uuid)],
+                        lsp_row,
+                    ));
+                }
+                None => {
+                    ops.push(Operation::insert_named(
+                        "Logical_Switch_Port",
+                        lsp_row,
+                        "lsp",
+                    ));
+                    ops.push(Operation::mutate(
+                        "Logical_Switch",
+                        vec![Condition::uuid(&switch_uuid)],
+                        vec![Mutation::insert("ports", Value::named_uuid_set(["lsp"]))],
+                    ));
+                }
+            }
+        }
+    }
+    ops
+}
+
+/// Reads one port by name.
+pub async fn find_port(nb: &Client, name: &str) -> Result<Option<PortRecord>, PluginError> {
+    let rows = nb
+        .select(
+            NB_DB,
+            "Logical_Switch_Port",
+            vec![Condition::eq("name", Value::string(name))],
+            lsp_columns(),
+        )
+        .await
+        .map_err(|e| PluginError::ovsdb(format!("reading logical switch port {name}"), e))?;
+    Ok(rows.first().and_then(PortRecord::from_row))
+}
+
+/// The ports of a network bound to `chassis` (GC).
+pub async fn ports_on_chassis(
+    nb: &Client,
+    network: &str,
+    chassis: &str,
+) -> Result<Vec<PortRecord>, PluginError> {
+    let rows = nb
+        .select(
+            NB_DB,
+            "Logical_Switch_Port",
+            vec![
+                Condition::includes("external_ids", Value::string_map([(NETWORK_KEY, network)])),
+                Condition::includes(
+                    "options",
+                    Value::string_map([("requested-chassis", chassis)]),
+                ),
+            ],
+            lsp_columns(),
+        )
+        .await
+        .map_err(|e| PluginError::ovsdb(format!("listing ports of network {network}"), e))?;
+    Ok(rows.iter().filter_map(PortRecord::from_row).collect())
+}
+
+/// Deletes the port named `name` if `sandbox` still owns it, which frees its
+/// addresses; a newer sandbox's port is never touched. `Ok(false)` when
+/// there was nothing of ours to delete.
+pub async fn delete_port(nb: &Client, name: &str, sandbox: &str) -> Result<bool, PluginError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let Some(port) = find_port(nb, name).await? else {
+            return Ok(false);
+        };
+        if port.sandbox() != Some(sandbox) {
+            tracing::info!(step = "delete-lsp", port = name, owner = ?port.sandbox(), "port belongs to another sandbox, kept");
+            return Ok(false);
+        }
+        let ops = [
+            Operation::comment(format!("ovn-udn-cni: detach {name}")),
+            Operation::wait_not_equal(
+                "Logical_Switch_Port",
+                vec![
+                    Condition::uuid(&port.uuid),
+                    Condition::includes("external_ids", Value::string_map([("sandbox", sandbox)])),
+                ],
+                vec!["name".into()],
+                vec![],
+            ),
+            Operation::mutate(
+                "Logical_Switch",
+                vec![Condition::includes(
+                    "ports",
+                    Value::uuid_set([port.uuid.clone()]),
+                )],
+                vec![Mutation::delete(
+                    "ports",
+                    Value::uuid_set([port.uuid.clone()]),
+                )],
+            ),
+            Operation::delete("Logical_Switch_Port", vec![Condition::uuid(&port.uuid)]),
+        ];
+        match nb.transact(NB_DB, &ops).await {
+            Ok(_) => return Ok(true),
+            Err(e) if e.is_conflict() => backoff(attempt).await,
+            Err(e) => {
+                return Err(PluginError::ovsdb(
+                    format!("deleting logical switch port {name}"),
+                    e,
+                ));
+            }
+        }
+    }
+    Err(PluginError::Ovsdb {
+        context: format!("deleting logical switch port {name}"),
+        source: ovsdb::Error::Timeout(format!("{MAX_ATTEMPTS} conflicting attempts")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_parse_mac_and_ips() {
+        let (mac, ips) = parse_addresses(&["0a:58:c0:a8:00:03 192.168.0.3 fd00::3".into()]);
+        assert_eq!(
+            mac.map(|m| mac_text(&m)).as_deref(),
+            Some("0a:58:c0:a8:00:03")
+        );
+        assert_eq!(ips.len(), 2);
+        let (mac, ips) = parse_addresses(&["router".into(), "unknown".into()]);
+        assert!(mac.is_none() && ips.is_empty());
+    }
+}

@@ -1,0 +1,206 @@
+//! The OVS side: the port on the integration bridge that ovn-controller
+//! binds to the logical port through `external_ids:iface-id`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
+
+use super::OVS_DB;
+use crate::error::PluginError;
+
+/// What the plugin needs to know about this node's OVS.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    /// The chassis name (`requested-chassis`).
+    pub chassis: String,
+    /// Row uuid of the integration bridge.
+    pub bridge_uuid: String,
+    /// Userspace datapath: TX checksum offload must be off on pod ends.
+    pub netdev: bool,
+}
+
+/// Reads the bridge and the chassis name in one round trip.
+pub async fn read_node(
+    ovs: &Client,
+    bridge: &str,
+    chassis: Option<&str>,
+) -> Result<NodeInfo, PluginError> {
+    let results = ovs
+        .transact(
+            OVS_DB,
+            &[
+                Operation::select("Open_vSwitch", vec![], Some(vec!["external_ids".into()])),
+                Operation::select(
+                    "Bridge",
+                    vec![Condition::eq("name", Value::string(bridge))],
+                    Some(vec!["_uuid".into(), "datapath_type".into()]),
+                ),
+            ],
+        )
+        .await
+        .map_err(|e| PluginError::ovsdb("reading the local OVS database", e))?;
+    let system_id = results
+        .first()
+        .and_then(|r| r.rows.first())
+        .and_then(|row| row.map("external_ids").remove("system-id"));
+    let bridge_row = results.get(1).and_then(|r| r.rows.first()).ok_or_else(|| {
+        PluginError::NodeNotReady(format!("bridge {bridge} does not exist in the local OVS"))
+    })?;
+    let chassis = chassis
+        .map(str::to_owned)
+        .or(system_id)
+        .ok_or_else(|| {
+            PluginError::NodeNotReady(
+                "no chassis name: set `chassis` in the node config or Open_vSwitch external_ids:system-id".into(),
+            )
+        })?;
+    Ok(NodeInfo {
+        chassis,
+        bridge_uuid: bridge_row.uuid().unwrap_or_default().to_owned(),
+        netdev: bridge_row.str("datapath_type") == Some("netdev"),
+    })
+}
+
+/// Adds Port+Interface `name` to the bridge, marked transient so an OVS
+/// restart drops it rather than resurrecting a port without a pod.
+pub async fn add_port(
+    ovs: &Client,
+    node: &NodeInfo,
+    name: &str,
+    external_ids: Vec<(String, String)>,
+) -> Result<(), PluginError> {
+    let ops = [
+        Operation::comment(format!("ovn-udn-cni: add port {name}")),
+        Operation::insert_named(
+            "Interface",
+            Row::new()
+                .with("name", Value::string(name))
+                .with("external_ids", Value::string_map(external_ids)),
+            "iface",
+        ),
+        Operation::insert_named(
+            "Port",
+            Row::new()
+                .with("name", Value::string(name))
+                .with("interfaces", Value::named_uuid_set(["iface"]))
+                .with("other_config", Value::string_map([("transient", "true")])),
+            "port",
+        ),
+        Operation::mutate(
+            "Bridge",
+            vec![Condition::uuid(&node.bridge_uuid)],
+            vec![Mutation::insert("ports", Value::named_uuid_set(["port"]))],
+        ),
+    ];
+    ovs.transact(OVS_DB, &ops)
+        .await
+        .map(drop)
+        .map_err(|e| PluginError::ovsdb(format!("adding port {name} to the bridge"), e))
+}
+
+/// Removes port `name` from whatever bridge holds it (Port and Interface
+/// rows go with it). `Ok(false)` when there was none.
+pub async fn delete_port(ovs: &Client, name: &str) -> Result<bool, PluginError> {
+    let context = || format!("deleting OVS port {name}");
+    let rows = ovs
+        .select(
+            OVS_DB,
+            "Port",
+            vec![Condition::eq("name", Value::string(name))],
+            Some(vec!["_uuid".into()]),
+        )
+        .await
+        .map_err(|e| PluginError::ovsdb(context(), e))?;
+    let Some(uuid) = rows.first().and_then(Row::uuid) else {
+        return Ok(false);
+    };
+    let set = Value::uuid_set([uuid.to_owned()]);
+    ovs.transact(
+        OVS_DB,
+        &[Operation::mutate(
+            "Bridge",
+            vec![Condition::includes("ports", set.clone())],
+            vec![Mutation::delete("ports", set)],
+        )],
+    )
+    .await
+    .map_err(|e| PluginError::ovsdb(context(), e))?;
+    Ok(true)
+}
+
+/// Waits, without polling, until ovn-controller reports the port installed.
+pub async fn wait_installed(
+    ovs: &Client,
+    name: &str,
+    timeout: Duration,
+) -> Result<(), PluginError> {
+    let mut monitor = ovs
+        .monitor(
+            OVS_DB,
+            "Interface",
+            vec![Condition::eq("name", Value::string(name))],
+            vec!["name".into(), "external_ids".into()],
+        )
+        .await
+        .map_err(|e| PluginError::ovsdb(format!("monitoring interface {name}"), e))?;
+    monitor
+        .wait_until(timeout, |rows| rows.values().any(is_installed))
+        .await
+        .map_err(|e| match e {
+            ovsdb::Error::Timeout(_) => PluginError::NotInstalled {
+                port: name.to_owned(),
+                seconds: timeout.as_secs(),
+            },
+            e => PluginError::ovsdb(format!("waiting for interface {name}"), e),
+        })
+}
+
+/// `external_ids:ovn-installed=true`, set by ovn-controller once the flows
+/// for the port are in place.
+pub fn is_installed(row: &Row) -> bool {
+    row.map("external_ids")
+        .get("ovn-installed")
+        .map(String::as_str)
+        == Some("true")
+}
+
+/// Interfaces of one network on this node, by name, with their external_ids.
+pub async fn network_interfaces(
+    ovs: &Client,
+    network: &str,
+) -> Result<Vec<(String, BTreeMap<String, String>)>, PluginError> {
+    let rows = ovs
+        .select(
+            OVS_DB,
+            "Interface",
+            vec![Condition::includes(
+                "external_ids",
+                Value::string_map([(super::nb::NETWORK_KEY, network)]),
+            )],
+            Some(vec!["name".into(), "external_ids".into()]),
+        )
+        .await
+        .map_err(|e| PluginError::ovsdb(format!("listing interfaces of network {network}"), e))?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| Some((row.str("name")?.to_owned(), row.map("external_ids"))))
+        .collect())
+}
+
+/// One interface's external_ids, when it exists.
+pub async fn interface_ids(
+    ovs: &Client,
+    name: &str,
+) -> Result<Option<BTreeMap<String, String>>, PluginError> {
+    let rows = ovs
+        .select(
+            OVS_DB,
+            "Interface",
+            vec![Condition::eq("name", Value::string(name))],
+            Some(vec!["external_ids".into()]),
+        )
+        .await
+        .map_err(|e| PluginError::ovsdb(format!("reading interface {name}"), e))?;
+    Ok(rows.first().map(|row| row.map("external_ids")))
+}

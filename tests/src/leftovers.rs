@@ -1,0 +1,100 @@
+//! Checks that an attachment left nothing behind: no LSP (and so no IP held),
+//! no OVS port, no veth on either side.
+
+use std::collections::BTreeSet;
+
+use crate::net;
+use crate::network::Network;
+use crate::ovn;
+use crate::pod::PodSpec;
+use crate::sandbox::sandbox;
+
+/// State taken before an ADD that is expected to fail.
+#[derive(Debug, Clone)]
+pub struct Before {
+    /// LSPs of the network.
+    pub lsps: BTreeSet<String>,
+    /// Links in the pod namespace.
+    pub pod_links: Vec<String>,
+}
+
+impl Before {
+    /// Records the network's LSPs and the pod namespace's links.
+    pub fn take(net: &Network, spec: &PodSpec) -> Before {
+        Before {
+            lsps: net.lsp_names(),
+            pod_links: net::link_names(&spec.netns.name),
+        }
+    }
+}
+
+/// Panics if the failed ADD of `spec` left any LSP, OVS interface or veth.
+pub fn assert_nothing_created(net: &Network, before: &Before, spec: &PodSpec, what: &str) {
+    let lsps = net.lsp_names();
+    assert_eq!(lsps, before.lsps, "{what}: the network's LSPs changed");
+    if !before.lsps.contains(&spec.lsp_name()) {
+        assert!(
+            ovn::lsp(&spec.lsp_name()).is_none(),
+            "{what}: LSP {} exists",
+            spec.lsp_name()
+        );
+    }
+    assert_no_ovs_port(spec, what);
+    if std::path::Path::new(&spec.netns.path()).exists() {
+        assert_eq!(
+            net::link_names(&spec.netns.name),
+            before.pod_links,
+            "{what}: links in the pod namespace changed"
+        );
+        let chassis_ns = sandbox().node_netns(spec.node);
+        assert_eq!(
+            net::veths_into(&chassis_ns, &spec.netns.name),
+            Vec::<String>::new(),
+            "{what}: veth from {chassis_ns} into the pod namespace"
+        );
+    }
+}
+
+/// Panics if chassis `spec.node` has an OVS interface for this sandbox or LSP.
+pub fn assert_no_ovs_port(spec: &PodSpec, what: &str) {
+    let by_sandbox = ovn::interfaces_of_sandbox(spec.node, &spec.container_id);
+    assert!(
+        by_sandbox.is_empty(),
+        "{what}: OVS interfaces of sandbox {} remain: {by_sandbox:?}",
+        spec.container_id
+    );
+    let by_iface_id = ovn::interfaces_with_iface_id(spec.node, &spec.lsp_name());
+    assert!(
+        by_iface_id.is_empty(),
+        "{what}: OVS interfaces with iface-id {} remain: {by_iface_id:?}",
+        spec.lsp_name()
+    );
+}
+
+/// Panics unless the attachment of `spec` (host veth `host_veth`) is fully gone.
+pub fn assert_attachment_gone(spec: &PodSpec, host_veth: Option<&str>, what: &str) {
+    assert!(
+        ovn::lsp(&spec.lsp_name()).is_none(),
+        "{what}: LSP {} still in NB",
+        spec.lsp_name()
+    );
+    assert_no_ovs_port(spec, what);
+    let chassis_ns = sandbox().node_netns(spec.node);
+    if let Some(veth) = host_veth {
+        assert!(
+            net::link(&chassis_ns, veth).is_none(),
+            "{what}: host veth {veth} still in {chassis_ns}"
+        );
+        assert!(
+            !ovn::br_int_ports(spec.node).contains(veth),
+            "{what}: {veth} still a port of br-int"
+        );
+    }
+    if std::path::Path::new(&spec.netns.path()).exists() {
+        assert!(
+            net::link(&spec.netns.name, &spec.ifname).is_none(),
+            "{what}: {} still in the pod namespace",
+            spec.ifname
+        );
+    }
+}
