@@ -92,13 +92,15 @@ impl Sandbox {
         )
     }
 
-    /// Network namespace chassis `node` runs in (`udn-node<i>`).
+    /// Network namespace chassis `node` runs in (`udn-node<i>`, or the
+    /// sandbox's `OVN_SANDBOX_NS_PREFIX` instead of `udn-`).
     pub fn node_netns(&self, node: usize) -> String {
         assert!(
             (1..=self.nodes).contains(&node),
             "chassis node{node} not in sandbox"
         );
-        format!("udn-node{node}")
+        let prefix = std::env::var("OVN_SANDBOX_NS_PREFIX").unwrap_or_else(|_| "udn-".into());
+        format!("{prefix}node{node}")
     }
 
     /// Chassis name (OVN system-id) of `node`.
