@@ -194,6 +194,16 @@ fn invalid_network_config_is_code_7() {
             "excludeSubnets not a CIDR",
         ),
         (with("mtu", json!(100000)), &["mtu"], "mtu 100000"),
+        (
+            with("ipam", json!({"type": "host-local"})),
+            &["ipam"],
+            "delegated IPAM is refused, not ignored",
+        ),
+        (
+            with("topology", json!("layer3")),
+            &["topology", "layer3"],
+            "layer3 not built yet",
+        ),
     ];
     for (conf, needles, what) in cases {
         add_with_conf(&net, conf, 7, needles, what);

@@ -24,6 +24,15 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
         .netns
         .as_deref()
         .ok_or_else(|| PluginError::Environment("CNI_NETNS is required for ADD".into()))?;
+    if req.conf.ipam.is_some() {
+        // Silently allocating from OVN instead would hand out addresses the
+        // user's IPAM plugin does not know about.
+        return Err(PluginError::Unsupported(
+            "ipam: delegating IPAM to a CNI IPAM plugin is not supported by this version; \
+             use `subnets` (OVN-held IPAM) or static `ips`"
+                .into(),
+        ));
+    }
     let pod_ns = open_pod_netns(netns_path)?;
     let pod = Handle::new(&pod_ns)?;
     if pod.link_index(&req.env.ifname).await?.is_some() {
