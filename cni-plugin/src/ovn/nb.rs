@@ -164,10 +164,10 @@ pub async fn create_port(nb: &Client, req: &PortRequest<'_>) -> Result<LogicalPo
             }
         }
     }
-    Err(PluginError::Ovsdb {
-        context: format!("creating logical switch port {}", req.name),
-        source: ovsdb::Error::Timeout(format!("{MAX_ATTEMPTS} conflicting attempts")),
-    })
+    Err(too_many_conflicts(format!(
+        "creating logical switch port {}",
+        req.name
+    )))
 }
 
 /// Addresses and MAC of the port to write.
@@ -383,10 +383,17 @@ pub async fn delete_port(nb: &Client, name: &str, sandbox: &str) -> Result<bool,
             }
         }
     }
-    Err(PluginError::Ovsdb {
-        context: format!("deleting logical switch port {name}"),
+    Err(too_many_conflicts(format!(
+        "deleting logical switch port {name}"
+    )))
+}
+
+/// Every attempt lost a race: the NB database is too busy to make progress.
+fn too_many_conflicts(context: String) -> PluginError {
+    PluginError::Ovsdb {
+        context,
         source: ovsdb::Error::Timeout(format!("{MAX_ATTEMPTS} conflicting attempts")),
-    })
+    }
 }
 
 #[cfg(test)]
