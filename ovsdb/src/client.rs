@@ -48,14 +48,18 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// `remotes` is a comma-separated list (`unix:/path,tcp:127.0.0.1:6641`);
-    /// tries them in order with a connect timeout (5 s each) and uses the
-    /// first that answers an echo and is not a clustered-database member cut
-    /// off from its cluster; the error lists every remote with its reason.
+    /// tries them in order with a connect timeout (5 s each). Of several,
+    /// it uses the first that answers and is not a clustered-database member
+    /// cut off from its cluster; a lone remote is used once it accepts. The
+    /// error lists every remote with its reason.
     pub async fn connect(remotes: &str) -> Result<Client, Error> {
         let list = Remote::parse_list(remotes)?;
         let mut failures = Vec::new();
+        // With a choice of servers, each is checked before it is chosen; a
+        // lone server has no alternative, and its first request tells.
+        let check = list.len() > 1;
         for remote in &list {
-            match tokio::time::timeout(CONNECT_TIMEOUT, Client::connect_one(remote)).await {
+            match tokio::time::timeout(CONNECT_TIMEOUT, Client::connect_one(remote, check)).await {
                 Ok(Ok(client)) => return Ok(client),
                 Ok(Err(e)) => failures.push(format!("{remote}: {e}")),
                 Err(_) => failures.push(format!("{remote}: no answer within {CONNECT_TIMEOUT:?}")),
@@ -71,7 +75,7 @@ impl Client {
         })
     }
 
-    async fn connect_one(remote: &Remote) -> Result<Client, Error> {
+    async fn connect_one(remote: &Remote, check: bool) -> Result<Client, Error> {
         let name = remote.to_string();
         let client = match remote {
             Remote::Unix(path) => Client::from_stream(UnixStream::connect(path).await?, name),
@@ -82,9 +86,11 @@ impl Client {
                 Client::from_stream(stream, name)
             }
         };
-        // A socket that accepts is not yet a server that answers.
-        client.echo().await?;
-        client.check_cluster_membership().await?;
+        if check {
+            // A socket that accepts is not yet a server that answers, nor a
+            // member of its cluster: the _Server select tells both.
+            client.check_cluster_membership().await?;
+        }
         Ok(client)
     }
 
@@ -236,7 +242,6 @@ impl Client {
         conditions: Vec<Condition>,
         columns: Vec<String>,
     ) -> Result<Monitor, Error> {
-        let kinds = self.column_kinds(db, table).await?;
         let monitor_id = format!("monitor-{}", self.next_id());
         let (tx, rx) = mpsc::unbounded_channel();
         {
@@ -254,10 +259,17 @@ impl Client {
             obj.insert("columns".into(), json!(columns));
         }
         let params = json!([db, monitor_id, { table: [request] }]);
-        let initial = match self.request("monitor_cond", params).await {
-            Ok(initial) => initial,
-            Err(e) => {
-                lock(&self.inner.shared).monitors.remove(&monitor_id);
+        // The schema is only needed for later "modify" diffs, so it is asked
+        // for alongside the monitor: waiting on it first would add a round
+        // trip to every caller that waits for a row to change.
+        let (kinds, initial) = tokio::join!(
+            self.column_kinds(db, table),
+            self.request("monitor_cond", params)
+        );
+        let (kinds, initial) = match (kinds, initial) {
+            (Ok(kinds), Ok(initial)) => (kinds, initial),
+            (Err(e), _) | (_, Err(e)) => {
+                self.cancel_monitor(&monitor_id);
                 return Err(e);
             }
         };
