@@ -24,5 +24,8 @@ pub use handle::Handle;
 pub use link::VethSpec;
 pub use link_state::{LinkState, inspect_link};
 pub use namespace::{Netns, NetnsGuard};
-pub use pod_interface::{PodInterface, VethPair, setup_pod_interface};
+pub use pod_interface::{
+    CreatedVeth, PodInterface, VethPair, configure_pod_interface, create_pod_veth,
+    setup_pod_interface,
+};
 pub use route::Route;

@@ -55,6 +55,28 @@ pub async fn setup_pod_interface(
     host_name: &str,
     pod: &PodInterface,
 ) -> Result<VethPair, Error> {
+    let veth = create_pod_veth(host, pod_ns, host_name, pod).await?;
+    configure_pod_interface(host, &veth, pod).await
+}
+
+/// A veth pair made by [`create_pod_veth`] whose pod end is not configured
+/// yet: the host end already exists and is up, so it can be plugged into a
+/// switch while [`configure_pod_interface`] works on the pod end.
+pub struct CreatedVeth<'a> {
+    pod_ns: &'a Netns,
+    pod_handle: Handle,
+    host_name: String,
+}
+
+/// The first half of [`setup_pod_interface`]: checks both names and creates
+/// the pair, the pod end already in `pod_ns` with its name, MAC and MTU.
+/// Nothing is left behind on error.
+pub async fn create_pod_veth<'a>(
+    host: &Handle,
+    pod_ns: &'a Netns,
+    host_name: &str,
+    pod: &PodInterface,
+) -> Result<CreatedVeth<'a>, Error> {
     let pod_handle = Handle::new(pod_ns)?;
     if pod_handle.link_index(&pod.name).await?.is_some() {
         return Err(Error::LinkExists(pod.name.clone()));
@@ -81,10 +103,28 @@ pub async fn setup_pod_interface(
         }
         return Err(error);
     }
+    Ok(CreatedVeth {
+        pod_ns,
+        pod_handle,
+        host_name: host_name.to_string(),
+    })
+}
 
-    match configure(host, &pod_handle, pod_ns, host_name, pod).await {
+/// The second half of [`setup_pod_interface`]: addresses, routes, sysctls
+/// and offloads of the pod end. On error the veth is deleted.
+pub async fn configure_pod_interface(
+    host: &Handle,
+    veth: &CreatedVeth<'_>,
+    pod: &PodInterface,
+) -> Result<VethPair, Error> {
+    let CreatedVeth {
+        pod_ns,
+        pod_handle,
+        host_name,
+    } = veth;
+    match configure(host, pod_handle, pod_ns, host_name, pod).await {
         Ok(pair) => Ok(pair),
-        Err(error) => Err(remove_veth(host, &pod_handle, host_name, &pod.name, error).await),
+        Err(error) => Err(remove_veth(host, pod_handle, host_name, &pod.name, error).await),
     }
 }
 

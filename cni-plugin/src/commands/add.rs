@@ -163,8 +163,8 @@ impl Wiring<'_> {
                 .collect(),
             disable_tx_checksum: self.node.netdev,
         };
-        let veth = netns::setup_pod_interface(self.host, pod_ns, &host_ifname, &interface).await?;
-        tracing::info!(step = "veth", host_ifname = %host_ifname, "pod interface configured");
+        let veth = netns::create_pod_veth(self.host, pod_ns, &host_ifname, &interface).await?;
+        tracing::info!(step = "veth", host_ifname = %host_ifname, "veth created");
 
         let ips: Vec<String> = port.addresses.iter().map(ToString::to_string).collect();
         let mut external_ids = vec![
@@ -184,17 +184,24 @@ impl Wiring<'_> {
         if let Some(nad) = &req.network.nad {
             external_ids.push(("k8s.ovn.org/nad".to_owned(), nad.clone()));
         }
-        // Watch for ovn-installed while the port is being added: one round
-        // trip fewer on the path every pod start waits on; a failed insert
-        // ends the wait at once.
-        tokio::try_join!(
+        // The host end exists, so OVS and ovn-controller can start binding
+        // it while the pod end is configured, and the wait for ovn-installed
+        // is watched while the port is being added: the daemons' work, the
+        // longest part of every pod start, overlaps ours. The first failure
+        // ends the others at once.
+        let (pair, (), ()) = tokio::try_join!(
+            async {
+                netns::configure_pod_interface(self.host, &veth, &interface)
+                    .await
+                    .map_err(PluginError::from)
+            },
             ovs::add_port(self.ovs, self.node, &host_ifname, external_ids),
             ovs::wait_installed(self.ovs, &host_ifname, req.node.ready_timeout()),
         )?;
         tracing::info!(step = "ovn-installed", host_ifname = %host_ifname, "port installed by ovn-controller");
         Ok(Attachment {
             host_ifname,
-            host_mac: veth.host_mac.into(),
+            host_mac: pair.host_mac.into(),
             pod_ifname: req.env.ifname.clone(),
             pod_mac: port.mac,
             sandbox: netns_path.display().to_string(),
