@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::open_pod_netns;
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
-use crate::ovn::{nb, ovs};
+use crate::ovn::{ovs, port_record};
 use crate::request::Request;
 use crate::topology;
 
@@ -28,7 +28,7 @@ pub async fn check(req: &Request) -> Result<(), PluginError> {
     let ifname = &req.env.ifname;
 
     let lsp_name = req.lsp_name();
-    let Some(port) = nb::find_port(&nb_client, &lsp_name).await? else {
+    let Some(port) = port_record::find_port(&nb_client, &lsp_name).await? else {
         return fail(format!("logical switch port {lsp_name} does not exist"));
     };
     if port.sandbox() != Some(req.env.container_id.as_str()) {

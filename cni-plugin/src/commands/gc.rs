@@ -7,7 +7,7 @@ use netns::{Handle, Netns};
 
 use super::teardown::{Attachment, teardown};
 use crate::error::PluginError;
-use crate::ovn::{nb, ovs};
+use crate::ovn::{nb, ovs, port_record};
 use crate::request::Request;
 
 /// Runs GC.
@@ -45,7 +45,7 @@ pub async fn gc(req: &Request) -> Result<(), PluginError> {
         result = result.and(teardown(&nb_client, &ovs_client, &host, &parts).await);
     }
     // Logical ports whose OVS side is already gone (node crash, lost DEL).
-    for port in nb::ports_on_chassis(&nb_client, &req.network.name, &node.chassis).await? {
+    for port in port_record::ports_on_chassis(&nb_client, &req.network.name, &node.chassis).await? {
         if is_valid(&port.external_ids) {
             continue;
         }

@@ -3,6 +3,7 @@
 
 pub mod nb;
 pub mod ovs;
+pub mod port_record;
 mod retry;
 
 /// The NB database name.

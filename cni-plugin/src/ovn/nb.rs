@@ -10,6 +10,7 @@ use ipnet::IpNet;
 use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
 
 use super::NB_DB;
+use super::port_record::{PortRecord, find_port, lsp_columns};
 use super::retry::{MAX_ATTEMPTS, backoff};
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
@@ -48,61 +49,6 @@ pub struct LogicalPort {
     pub mac: MacAddr,
     /// Its addresses, with the subnet prefix.
     pub addresses: Vec<IpNet>,
-}
-
-/// A logical port as read back.
-#[derive(Debug, Clone)]
-pub struct PortRecord {
-    /// Row uuid.
-    pub uuid: String,
-    /// LSP name.
-    pub name: String,
-    /// MAC from `addresses`.
-    pub mac: Option<MacAddr>,
-    /// IPs from `addresses` (no prefix).
-    pub ips: Vec<IpAddr>,
-    /// external_ids.
-    pub external_ids: std::collections::BTreeMap<String, String>,
-}
-
-impl PortRecord {
-    fn from_row(row: &Row) -> Option<PortRecord> {
-        let (mac, ips) = parse_addresses(&row.strings("addresses"));
-        Some(PortRecord {
-            uuid: row.uuid()?.to_owned(),
-            name: row.str("name")?.to_owned(),
-            mac,
-            ips,
-            external_ids: row.map("external_ids"),
-        })
-    }
-
-    /// The `sandbox` (container id) that owns the port.
-    pub fn sandbox(&self) -> Option<&str> {
-        self.external_ids.get("sandbox").map(String::as_str)
-    }
-}
-
-/// `"0a:58:c0:a8:00:03 192.168.0.3 fd00::3"` entries -> MAC and IPs.
-fn parse_addresses(entries: &[String]) -> (Option<MacAddr>, Vec<IpAddr>) {
-    let mut mac = None;
-    let mut ips = Vec::new();
-    for entry in entries {
-        let mut words = entry.split_whitespace();
-        if let Some(parsed) = words.next().and_then(|w| w.parse::<MacAddr>().ok()) {
-            mac.get_or_insert(parsed);
-        }
-        ips.extend(words.filter_map(|w| w.split('/').next()?.parse::<IpAddr>().ok()));
-    }
-    (mac, ips)
-}
-
-fn lsp_columns() -> Option<Vec<String>> {
-    Some(
-        ["_uuid", "name", "addresses", "external_ids"]
-            .map(String::from)
-            .to_vec(),
-    )
 }
 
 /// Creates the port (and the switch on first use) with freshly allocated or
@@ -298,44 +244,6 @@ fn write_ops(
     ops
 }
 
-/// Reads one port by name.
-pub async fn find_port(nb: &Client, name: &str) -> Result<Option<PortRecord>, PluginError> {
-    let rows = nb
-        .select(
-            NB_DB,
-            "Logical_Switch_Port",
-            vec![Condition::eq("name", Value::string(name))],
-            lsp_columns(),
-        )
-        .await
-        .map_err(|e| PluginError::ovsdb(format!("reading logical switch port {name}"), e))?;
-    Ok(rows.first().and_then(PortRecord::from_row))
-}
-
-/// The ports of a network bound to `chassis` (GC).
-pub async fn ports_on_chassis(
-    nb: &Client,
-    network: &str,
-    chassis: &str,
-) -> Result<Vec<PortRecord>, PluginError> {
-    let rows = nb
-        .select(
-            NB_DB,
-            "Logical_Switch_Port",
-            vec![
-                Condition::includes("external_ids", Value::string_map([(NETWORK_KEY, network)])),
-                Condition::includes(
-                    "options",
-                    Value::string_map([("requested-chassis", chassis)]),
-                ),
-            ],
-            lsp_columns(),
-        )
-        .await
-        .map_err(|e| PluginError::ovsdb(format!("listing ports of network {network}"), e))?;
-    Ok(rows.iter().filter_map(PortRecord::from_row).collect())
-}
-
 /// Deletes the port named `name` if `sandbox` still owns it, which frees its
 /// addresses; a newer sandbox's port is never touched. `Ok(false)` when
 /// there was nothing of ours to delete.
@@ -393,22 +301,5 @@ fn too_many_conflicts(context: String) -> PluginError {
     PluginError::Ovsdb {
         context,
         source: ovsdb::Error::Timeout(format!("{MAX_ATTEMPTS} conflicting attempts")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_parse_mac_and_ips() {
-        let (mac, ips) = parse_addresses(&["0a:58:c0:a8:00:03 192.168.0.3 fd00::3".into()]);
-        assert_eq!(
-            mac.map(|m| mac_text(&m)).as_deref(),
-            Some("0a:58:c0:a8:00:03")
-        );
-        assert_eq!(ips.len(), 2);
-        let (mac, ips) = parse_addresses(&["router".into(), "unknown".into()]);
-        assert!(mac.is_none() && ips.is_empty());
     }
 }
