@@ -18,7 +18,8 @@
 #   result_ip / result_mac / result_ifname RESULT
 #                                        the pod interface's address / MAC / name
 #   udn_netconf NAME SUBNETS NAD         a layer2 primary UDN network config
-#   ensure_packages PKG... / require_root
+#   require_root                         refuse to run as non-root
+# and, from deps.sh, ensure_packages [PKG...]
 #
 # Environment: OVN_SANDBOX_DIR and OVN_SANDBOX_NS_PREFIX as for
 # scripts/ovn-sandbox; OVN_UDN_CNI, the plugin binary (default
@@ -27,6 +28,8 @@
 # shellcheck disable=SC2034 # used by the scripts that source this file
 UDN_REPO=${UDN_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 UDN_SANDBOX=$UDN_REPO/scripts/ovn-sandbox
+# shellcheck source=scripts/lib/deps.sh
+source "$UDN_REPO/scripts/lib/deps.sh"
 UDN_SANDBOX_DIR=${OVN_SANDBOX_DIR:-/run/ovn-udn-sandbox}
 UDN_NODE_NETNS_PREFIX=${OVN_SANDBOX_NS_PREFIX:-udn-}node # chassis i: udn-node<i>
 UDN_PLUGIN=${OVN_UDN_CNI:-$UDN_REPO/target/release/ovn-udn-cni}
@@ -175,18 +178,6 @@ udn_netconf() {
 }
 
 # ----------------------------------------------------------------- setup ---
-
-# ensure_packages PKG...: apt-get install whichever are not installed.
-ensure_packages() {
-    local pkg missing=()
-    for pkg in "$@"; do
-        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
-    done
-    ((${#missing[@]} == 0)) && return 0
-    echo "installing ${missing[*]} (apt-get)..."
-    apt-get update -qq >/dev/null &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
 
 require_root() {
     [[ $(id -u) == 0 ]] || { echo "$(basename "$0"): run as root (namespaces, OVS, OVN)" >&2; exit 1; }
