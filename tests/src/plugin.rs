@@ -21,6 +21,8 @@ pub struct Call {
     pub env: Vec<(String, Option<String>)>,
     /// Bytes fed on stdin (normally the network config JSON).
     pub stdin: Vec<u8>,
+    /// The executable to run instead of the sandbox's plugin binary.
+    pub binary: Option<std::path::PathBuf>,
 }
 
 impl Call {
@@ -35,7 +37,14 @@ impl Call {
                 ("OVN_UDN_CNI_NODE_CONFIG".into(), Some(node_config)),
             ],
             stdin: Vec::new(),
+            binary: None,
         }
+    }
+
+    /// Runs `path` (an installed copy or alias of the plugin) instead.
+    pub fn binary(mut self, path: &std::path::Path) -> Call {
+        self.binary = Some(path.to_owned());
+        self
     }
 
     /// Sets (or with `None` unsets) variable `name`.
@@ -62,7 +71,7 @@ impl Call {
         let sb = sandbox();
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &sb.node_netns(self.node)])
-            .arg(&sb.bin)
+            .arg(self.binary.as_ref().unwrap_or(&sb.bin))
             .env_clear()
             .env(
                 "PATH",
