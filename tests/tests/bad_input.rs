@@ -313,3 +313,24 @@ fn unavailable_static_ip_is_code_102() {
     let peer = Pod::add(&net, 1);
     e2e::net::assert_ping(peer.ns(), "10.54.0.50");
 }
+
+#[test]
+fn static_ip_in_use_is_code_102_without_subnets_too() {
+    // No IPAM: the user picks addresses, but two ports never share one.
+    let net = Network::layer2("ipusednoipam", "").with("subnets", Value::Null);
+    let ips = json!({ "ips": ["10.55.0.7/24"] });
+    let holder = PodSpec::new(&net, 2)
+        .conf_key("runtimeConfig", ips.clone())
+        .add();
+    assert_eq!(holder.ip(), "10.55.0.7");
+    let spec = PodSpec::new(&net, 1).conf_key("runtimeConfig", ips);
+    let call = spec.call("ADD");
+    expect_rejected(
+        &net,
+        &spec,
+        call,
+        102,
+        &["10.55.0.7", "in use"],
+        "static IP in use without subnets",
+    );
+}

@@ -59,6 +59,9 @@ impl Pool<'_> {
             None => text.parse(),
         }
         .map_err(|_| unavailable("not an IP address".into()))?;
+        if used.contains(&addr) {
+            return Err(unavailable("already in use".into()));
+        }
         if self.subnets.is_empty() {
             // No IPAM: the user owns addressing, the prefix must come with it.
             return text.parse::<IpNet>().map_err(|_| {
@@ -72,9 +75,6 @@ impl Pool<'_> {
             .ok_or_else(|| unavailable("outside the network's subnets".into()))?;
         if self.is_reserved(subnet.cidr, addr) {
             return Err(unavailable(format!("reserved in {}", subnet.cidr)));
-        }
-        if used.contains(&addr) {
-            return Err(unavailable("already in use".into()));
         }
         Ok(with_prefix(addr, subnet.cidr))
     }
@@ -207,6 +207,27 @@ mod tests {
                 .to_string();
             assert!(err.contains(why) && err.contains(ip), "{err}");
         }
+    }
+
+    #[test]
+    fn static_addresses_without_subnets_need_a_prefix_and_must_be_free() {
+        let pool = Pool {
+            subnets: &[],
+            excludes: &[],
+            reserve_gateway: false,
+        };
+        let ok = pool
+            .allocate(&HashSet::new(), &["10.0.0.9/24".into()])
+            .expect("static");
+        assert_eq!(ok[0].to_string(), "10.0.0.9/24");
+        let err = pool
+            .allocate(&ips(&["10.0.0.9"]), &["10.0.0.9/24".into()])
+            .expect_err("taken");
+        assert!(err.to_string().contains("in use"), "{err}");
+        let err = pool
+            .allocate(&HashSet::new(), &["10.0.0.9".into()])
+            .expect_err("no prefix");
+        assert!(err.to_string().contains("prefix"), "{err}");
     }
 
     #[test]
