@@ -67,6 +67,16 @@ pub enum PluginError {
     /// STATUS: the plugin cannot serve ADDs now.
     #[error("{0}")]
     NotAvailable(String),
+    /// The delegated IPAM plugin failed; its code is passed on.
+    #[error("IPAM plugin {plugin}: {msg}")]
+    Delegate {
+        /// `ipam.type`.
+        plugin: String,
+        /// The plugin's CNI error code.
+        code: u32,
+        /// The plugin's message.
+        msg: String,
+    },
     /// A feature the config asks for is not built yet.
     #[error("{0}")]
     Unsupported(String),
@@ -99,6 +109,7 @@ impl PluginError {
             PluginError::NotInstalled { .. } => 104,
             PluginError::CheckFailed(_) => 105,
             PluginError::Netns(_) => 106,
+            PluginError::Delegate { code, .. } => *code,
         }
     }
 

@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     } else {
         LATEST
     };
-    let outcome = request(env, conf, cni_version.clone()).and_then(|req| {
+    let outcome = request(env, stdin, conf, cni_version.clone()).and_then(|req| {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -67,7 +67,12 @@ fn main() -> ExitCode {
 
 /// Validates the inputs in the order libcni's skel does (version, then
 /// config) and gathers them into one request.
-fn request(env: CniEnv, conf: NetConf, cni_version: String) -> Result<Request, PluginError> {
+fn request(
+    env: CniEnv,
+    stdin: Vec<u8>,
+    conf: NetConf,
+    cni_version: String,
+) -> Result<Request, PluginError> {
     version::require(&cni_version, env.command.as_str())?;
     let network = Network::from_conf(&conf)?;
     let node = NodeConfig::load()?.with_overrides(&conf);
@@ -75,6 +80,7 @@ fn request(env: CniEnv, conf: NetConf, cni_version: String) -> Result<Request, P
     let args = AttachArgs::parse(&env.args, &conf, &env.container_id, &env.ifname)?;
     Ok(Request {
         env,
+        stdin,
         conf,
         cni_version,
         network,

@@ -13,7 +13,9 @@ use crate::error::PluginError;
 pub struct Request {
     /// The CNI_* variables.
     pub env: CniEnv,
-    /// The raw network config.
+    /// The network config as received, for delegated plugins.
+    pub stdin: Vec<u8>,
+    /// The parsed network config.
     pub conf: NetConf,
     /// The spec version results are printed at.
     pub cni_version: String,

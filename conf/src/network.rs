@@ -112,6 +112,12 @@ impl Network {
             ));
         }
         let subnets = parse_subnets(conf.subnets.as_deref().unwrap_or(""), topology)?;
+        if conf.ipam.is_some() && !subnets.is_empty() {
+            return Err(ConfError::invalid(
+                "ipam",
+                "an ipam section and `subnets` are exclusive: addresses come either from the IPAM plugin or from OVN",
+            ));
+        }
         if topology == Topology::Layer3 && subnets.is_empty() {
             return Err(ConfError::invalid(
                 "subnets",
@@ -307,6 +313,10 @@ mod tests {
             ),
             (r#"{"name":"x","vlanID":100}"#, "`vlanID`"),
             (r#"{"name":"x","topology":"layer3"}"#, "`subnets`"),
+            (
+                r#"{"name":"x","subnets":"10.0.0.0/24","ipam":{"type":"host-local"}}"#,
+                "`ipam`",
+            ),
         ];
         for (json, field) in cases {
             let err = parse(json).expect_err(json).to_string();

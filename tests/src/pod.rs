@@ -89,6 +89,8 @@ pub struct PodSpec {
     pub netns: Netns,
     /// The network's `name` (for the LSP name without K8S args).
     pub network: String,
+    /// Environment overrides for every call of this pod (e.g. CNI_PATH).
+    pub env: Vec<(String, String)>,
 }
 
 impl PodSpec {
@@ -109,7 +111,14 @@ impl PodSpec {
             conf: net.conf.clone(),
             netns,
             network: net.name.clone(),
+            env: Vec::new(),
         }
+    }
+
+    /// Sets variable `name` for every call of this pod, DEL on drop included.
+    pub fn env(mut self, name: &str, value: &str) -> PodSpec {
+        self.env.push((name.into(), value.into()));
+        self
     }
 
     /// Uses interface name `ifname`.
@@ -164,12 +173,15 @@ impl PodSpec {
 
     /// A plugin call of `command` for this pod (env and config filled in).
     pub fn call(&self, command: &str) -> Call {
-        Call::new(command, self.node)
+        let call = Call::new(command, self.node)
             .var("CNI_CONTAINERID", Some(&self.container_id))
             .var("CNI_NETNS", Some(&self.netns.path()))
             .var("CNI_IFNAME", Some(&self.ifname))
             .var("CNI_ARGS", self.cni_args().as_deref())
-            .config(&self.conf)
+            .config(&self.conf);
+        self.env
+            .iter()
+            .fold(call, |call, (name, value)| call.var(name, Some(value)))
     }
 
     /// The LSP name the contract gives this attachment.

@@ -197,7 +197,7 @@ fn invalid_network_config_is_code_7() {
         (
             with("ipam", json!({"type": "host-local"})),
             &["ipam"],
-            "delegated IPAM is refused, not ignored",
+            "ipam and subnets are exclusive",
         ),
         (
             with("topology", json!("layer3")),

@@ -69,6 +69,8 @@ pub struct CniEnv {
     pub ifname: String,
     /// CNI_ARGS, unparsed.
     pub args: String,
+    /// CNI_PATH: where delegated plugins are looked up.
+    pub path: String,
 }
 
 impl CniEnv {
@@ -102,7 +104,7 @@ impl CniEnv {
             matches!(command, Command::Add | Command::Check),
         );
         let ifname = require("CNI_IFNAME", per_container);
-        require("CNI_PATH", command != Command::Version);
+        let path = require("CNI_PATH", command != Command::Version);
         if !missing.is_empty() {
             return Err(PluginError::Environment(format!(
                 "required environment variables missing: {}",
@@ -119,6 +121,7 @@ impl CniEnv {
             netns: (!netns.is_empty()).then(|| PathBuf::from(netns)),
             ifname,
             args: lookup("CNI_ARGS").unwrap_or_default(),
+            path,
         }))
     }
 }

@@ -1,18 +1,24 @@
-//! ADD: logical port (with its addresses) first, then the veth, then the OVS
-//! port, then wait for ovn-controller. Any failure after the logical port
-//! exists runs the DEL teardown before the error is returned.
+//! ADD: addresses (from OVN, or from a delegated IPAM plugin) and the
+//! logical port first, then the veth, then the OVS port, then wait for
+//! ovn-controller. Any failure after something was created runs the DEL
+//! teardown (and the IPAM plugin's DEL) before the error is returned.
 
+use std::net::IpAddr;
 use std::path::Path;
 
+use conf::Role;
+use ipnet::IpNet;
 use netns::{Handle, Netns, PodInterface, Route};
 use ovsdb::Client;
 use serde_json::Value;
 
 use super::open_pod_netns;
 use super::teardown::{Attachment as Parts, teardown};
+use crate::cni::env::Command;
 use crate::cni::result::{Attachment, mac_text};
 use crate::error::PluginError;
-use crate::ovn::nb::{self, LogicalPort, PortRequest};
+use crate::ipam::delegate::{self, Delegated};
+use crate::ovn::nb::{self, PortRequest};
 use crate::ovn::ovs::{self, NodeInfo};
 use crate::request::Request;
 use crate::topology::{self, Topology};
@@ -24,15 +30,7 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
         .netns
         .as_deref()
         .ok_or_else(|| PluginError::Environment("CNI_NETNS is required for ADD".into()))?;
-    if req.conf.ipam.is_some() {
-        // Silently allocating from OVN instead would hand out addresses the
-        // user's IPAM plugin does not know about.
-        return Err(PluginError::Unsupported(
-            "ipam: delegating IPAM to a CNI IPAM plugin is not supported by this version; \
-             use `subnets` (OVN-held IPAM) or static `ips`"
-                .into(),
-        ));
-    }
+    let ipam_plugin = delegate::plugin_type(req)?;
     let pod_ns = open_pod_netns(netns_path)?;
     let pod = Handle::new(&pod_ns)?;
     if pod.link_index(&req.env.ifname).await?.is_some() {
@@ -45,20 +43,22 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
     let (nb, ovs) = tokio::try_join!(req.connect_nb(), req.connect_ovs())?;
     let node = ovs::read_node(&ovs, &req.node.bridge, req.node.chassis.as_deref()).await?;
     let topology = topology::for_network(&req.network)?;
+    // The checks that need nothing undone are behind us: from here on,
+    // whatever fails undoes everything.
+    let delegated = ipam_plugin
+        .map(|plugin| delegate::add(req, plugin))
+        .transpose()?;
     let lsp = req.lsp_name();
-    tracing::info!(step = "allocate", lsp = %lsp, chassis = %node.chassis, "creating logical port");
-    let port = nb::create_port(&nb, &port_request(req, &*topology, &node, &lsp)?).await?;
-    tracing::info!(step = "allocate", lsp = %lsp, mac = %mac_text(&port.mac),
-        addresses = ?port.addresses, "logical port ready");
-
-    let wired = Wiring {
+    let wiring = Wiring {
         req,
+        nb: &nb,
         ovs: &ovs,
         host: &host,
         node: &node,
         lsp: &lsp,
+        topology: &*topology,
     };
-    match wired.attach(&pod_ns, netns_path, &*topology, &port).await {
+    match wiring.attach(&pod_ns, netns_path, delegated.as_ref()).await {
         Ok(attachment) => Ok(attachment.render(req.prev_result(), &req.cni_version)),
         Err(err) => {
             tracing::warn!(step = "rollback", "ADD failed, undoing: {err}");
@@ -70,6 +70,11 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
             if let Err(undo) = teardown(&nb, &ovs, &host, &parts).await {
                 tracing::error!(step = "rollback", "rollback incomplete: {undo}");
             }
+            if let Some(plugin) = ipam_plugin
+                && let Err(undo) = delegate::run_verb(req, plugin, Command::Del)
+            {
+                tracing::error!(step = "rollback", "IPAM release failed: {undo}");
+            }
             Err(err)
         }
     }
@@ -80,6 +85,7 @@ fn port_request<'a>(
     topology: &'a dyn Topology,
     node: &NodeInfo,
     lsp: &'a str,
+    static_ips: &'a [String],
 ) -> Result<PortRequest<'a>, PluginError> {
     let network = &req.network;
     let mut external_ids = vec![
@@ -107,7 +113,7 @@ fn port_request<'a>(
         network: &network.name,
         switch: topology.switch(&node.chassis),
         pool: topology.pool(),
-        static_ips: &req.args.static_ips,
+        static_ips,
         static_mac: req.args.static_mac,
         random_mac: conf::random_local_mac(random_bytes()?),
         external_ids,
@@ -128,13 +134,15 @@ fn random_bytes() -> Result<[u8; 6], PluginError> {
     Ok(bytes)
 }
 
-/// The effectful steps after the logical port exists.
+/// The steps that create something, in order.
 struct Wiring<'a> {
     req: &'a Request,
+    nb: &'a Client,
     ovs: &'a Client,
     host: &'a Handle,
     node: &'a NodeInfo,
     lsp: &'a str,
+    topology: &'a dyn Topology,
 }
 
 impl Wiring<'_> {
@@ -142,13 +150,31 @@ impl Wiring<'_> {
         &self,
         pod_ns: &Netns,
         netns_path: &Path,
-        topology: &dyn Topology,
-        port: &LogicalPort,
+        delegated: Option<&Delegated>,
     ) -> Result<Attachment, PluginError> {
         let req = self.req;
+        let static_ips: Vec<String> = match delegated {
+            Some(d) => d.addresses.iter().map(ToString::to_string).collect(),
+            None => req.args.static_ips.clone(),
+        };
+        tracing::info!(step = "allocate", lsp = %self.lsp, chassis = %self.node.chassis, "creating logical port");
+        let request = port_request(req, self.topology, self.node, self.lsp, &static_ips)?;
+        let port = nb::create_port(self.nb, &request).await?;
+        tracing::info!(step = "allocate", lsp = %self.lsp, mac = %mac_text(&port.mac),
+            addresses = ?port.addresses, "logical port ready");
+
         let host_ifname = req.host_ifname();
-        let gateways = topology.gateways(&port.addresses);
-        let routes = topology.routes(&gateways);
+        let (gateways, routes) = match delegated {
+            Some(d) => (
+                d.gateways.clone(),
+                delegated_routes(self.topology, req.network.role, d),
+            ),
+            None => {
+                let gateways = self.topology.gateways(&port.addresses);
+                let routes = self.topology.routes(&gateways);
+                (gateways, routes)
+            }
+        };
         let interface = PodInterface {
             name: req.env.ifname.clone(),
             mac: port.mac.into_array(),
@@ -211,4 +237,18 @@ impl Wiring<'_> {
             routes,
         })
     }
+}
+
+/// The IPAM plugin's routes and, on a primary network, a default route via
+/// its gateway for each family it left without one.
+fn delegated_routes(topology: &dyn Topology, role: Role, d: &Delegated) -> Vec<(IpNet, IpAddr)> {
+    let mut routes = d.routes.clone();
+    if role == Role::Primary {
+        for default in topology.routes(&d.gateways) {
+            if !routes.iter().any(|(dst, _)| *dst == default.0) {
+                routes.push(default);
+            }
+        }
+    }
+    routes
 }

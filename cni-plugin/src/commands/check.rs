@@ -6,8 +6,10 @@ use netns::Handle;
 use serde_json::Value;
 
 use super::open_pod_netns;
+use crate::cni::env::Command;
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
+use crate::ipam::delegate;
 use crate::ovn::{ovs, port_record};
 use crate::request::Request;
 use crate::topology;
@@ -23,6 +25,9 @@ pub async fn check(req: &Request) -> Result<(), PluginError> {
         .as_deref()
         .ok_or_else(|| PluginError::Environment("CNI_NETNS is required for CHECK".into()))?;
     let pod_ns = open_pod_netns(netns_path)?;
+    if let Some(plugin) = delegate::plugin_type(req)? {
+        delegate::run_verb(req, plugin, Command::Check)?;
+    }
     let (nb_client, ovs_client) = tokio::try_join!(req.connect_nb(), req.connect_ovs())?;
     let fail = |msg: String| Err(PluginError::CheckFailed(msg));
     let ifname = &req.env.ifname;
