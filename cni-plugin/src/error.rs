@@ -39,6 +39,12 @@ pub enum PluginError {
         /// Why.
         source: ovsdb::Error,
     },
+    /// Every attempt of a transaction lost a race: try again later.
+    #[error("{0}")]
+    Busy(String),
+    /// The attachment clashes with an existing one.
+    #[error("{0}")]
+    AlreadyAttached(String),
     /// A database operation failed.
     #[error("{context}: {source}")]
     Ovsdb {
@@ -100,10 +106,13 @@ impl PluginError {
             PluginError::Io { .. } => 5,
             PluginError::Conf(conf::ConfError::Decode(_)) => 6,
             PluginError::Conf(_) | PluginError::Unsupported(_) => 7,
-            PluginError::Unreachable { .. } | PluginError::NodeNotReady(_) => 11,
+            PluginError::Unreachable { .. }
+            | PluginError::NodeNotReady(_)
+            | PluginError::Busy(_) => 11,
             PluginError::NotAvailable(_) => 50,
             PluginError::Netns(netns::Error::LinkExists(_))
-            | PluginError::InterfaceExists { .. } => 101,
+            | PluginError::InterfaceExists { .. }
+            | PluginError::AlreadyAttached(_) => 101,
             PluginError::AddressUnavailable(_) => 102,
             PluginError::Ovsdb { .. } => 103,
             PluginError::NotInstalled { .. } => 104,

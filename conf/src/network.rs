@@ -5,6 +5,10 @@ use ipnet::IpNet;
 use crate::subnet::{parse_cidr, split_list};
 use crate::{ConfError, NetConf, Subnet};
 
+/// The `type` values this plugin answers to: its own, and ovn-kubernetes'
+/// so that existing NetworkAttachmentDefinitions work unchanged.
+const PLUGIN_TYPES: [&str; 2] = ["ovn-udn-cni", "ovn-k8s-cni-overlay"];
+
 /// MTU when the config names none (Geneve overhead under a 1500 underlay).
 pub const DEFAULT_MTU: u32 = 1400;
 
@@ -84,6 +88,17 @@ impl Network {
             .filter(|n| !n.is_empty())
             .ok_or(ConfError::Missing("name"))?
             .to_owned();
+        if let Some(plugin) = conf.plugin_type.as_deref()
+            && !PLUGIN_TYPES.contains(&plugin)
+        {
+            return Err(ConfError::invalid(
+                "type",
+                format!(
+                    "{plugin:?} is not this plugin (expected {})",
+                    PLUGIN_TYPES.join(" or ")
+                ),
+            ));
+        }
         let topology = match conf.topology.as_deref().unwrap_or("layer2") {
             "layer2" => Topology::Layer2,
             "layer3" => Topology::Layer3,
@@ -313,6 +328,7 @@ mod tests {
             ),
             (r#"{"name":"x","vlanID":100}"#, "`vlanID`"),
             (r#"{"name":"x","topology":"layer3"}"#, "`subnets`"),
+            (r#"{"name":"x","type":"bridge"}"#, "`type`"),
             (
                 r#"{"name":"x","subnets":"10.0.0.0/24","ipam":{"type":"host-local"}}"#,
                 "`ipam`",

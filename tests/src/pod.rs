@@ -29,6 +29,15 @@ impl Netns {
         ns
     }
 
+    /// A handle on a namespace another guard owns (a second interface of
+    /// one pod): this handle never deletes it.
+    pub fn existing(name: &str) -> Netns {
+        Netns {
+            name: name.to_owned(),
+            deleted: true,
+        }
+    }
+
     /// `/var/run/netns/<name>`, the value of CNI_NETNS.
     pub fn path(&self) -> String {
         format!("/var/run/netns/{}", self.name)

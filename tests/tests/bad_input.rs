@@ -200,6 +200,11 @@ fn invalid_network_config_is_code_7() {
             "ipam and subnets are exclusive",
         ),
         (
+            with("type", json!("bridge")),
+            &["type", "bridge"],
+            "another plugin's type",
+        ),
+        (
             with("topology", json!("layer3")),
             &["topology", "layer3"],
             "layer3 not built yet",
@@ -293,7 +298,8 @@ fn existing_ifname_in_the_netns_is_code_101() {
 
 #[test]
 fn unavailable_static_ip_is_code_102() {
-    let net = Network::layer2("ipused", "10.54.0.0/24");
+    let net =
+        Network::layer2("ipused", "10.54.0.0/24").with("excludeSubnets", json!("10.54.0.192/26"));
     let ips = |ip: &str| json!({ "ips": [ip] });
     let holder = PodSpec::new(&net, 2)
         .conf_key("runtimeConfig", ips("10.54.0.50/24"))
@@ -303,6 +309,7 @@ fn unavailable_static_ip_is_code_102() {
     for (ip, what) in [
         ("10.54.0.50/24", "static IP in use"),
         ("10.99.9.9/24", "static IP outside the subnet"),
+        ("10.54.0.200/24", "static IP inside excludeSubnets"),
     ] {
         let spec = PodSpec::new(&net, 1).conf_key("runtimeConfig", ips(ip));
         let call = spec.call("ADD");

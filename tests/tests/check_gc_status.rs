@@ -150,3 +150,43 @@ fn status_answers_50_when_nb_or_ovs_is_unreachable() {
             .expect_error(50, &format!("STATUS with {key} unreachable"));
     }
 }
+
+/// A cluster UDN gives every namespace its own NAD on one network name; the
+/// GC of one NAD lists only its own pods and must leave the others'.
+#[test]
+fn gc_of_one_nad_keeps_the_pods_of_another_nad_on_the_same_network() {
+    let red = Network::layer2("gcshared", "10.35.0.0/24");
+    let yellow_nad = format!("yellow/{}", red.name);
+    let mut yellow_conf = red.conf.clone();
+    yellow_conf["netAttachDefName"] = json!(yellow_nad);
+    let yellow = Network {
+        name: red.name.clone(),
+        conf: yellow_conf,
+    };
+    let red_stale = Pod::add(&red, 1);
+    let yellow_pod = PodSpec::new(&yellow, 1).k8s("yellow", "pod-y").add();
+
+    let mut conf = red.conf.clone();
+    conf["cni.dev/valid-attachments"] = json!([]);
+    Call::new("GC", 1)
+        .config(&conf)
+        .run()
+        .expect_ok("GC of the red NAD");
+
+    assert!(
+        ovn::lsp(&red_stale.lsp_name()).is_none(),
+        "red's stale pod collected"
+    );
+    assert!(
+        ovn::lsp(&yellow_pod.lsp_name()).is_some(),
+        "yellow's pod kept"
+    );
+    assert_eq!(
+        ovn::interfaces_of_sandbox(1, &yellow_pod.spec.container_id).len(),
+        1
+    );
+    assert!(
+        net::link(yellow_pod.ns(), "ovn-udn1").is_some(),
+        "yellow's interface kept"
+    );
+}

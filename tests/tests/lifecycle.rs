@@ -293,15 +293,23 @@ fn late_del_of_an_old_sandbox_keeps_the_new_one() {
     newer_spec.k8s = old.spec.k8s.clone();
     let newer = newer_spec.add();
     assert_eq!(old.lsp_name(), newer.lsp_name(), "same pod, same LSP name");
+    assert_eq!(
+        newer.ip(),
+        old.ip(),
+        "the pod keeps its address across sandboxes"
+    );
 
-    let old_veth = old.host_veth();
+    let old_veth = old.host_veth().expect("ADD reports the host veth");
+    assert_ne!(
+        Some(&old_veth),
+        newer.host_veth().as_ref(),
+        "one host veth per sandbox"
+    );
     old.del().expect_ok("late DEL of the old sandbox");
-    if let Some(veth) = old_veth.filter(|v| Some(v) != newer.host_veth().as_ref()) {
-        assert!(
-            net::link(&sandbox().node_netns(1), &veth).is_none(),
-            "the old sandbox's host veth {veth} remains"
-        );
-    }
+    assert!(
+        net::link(&sandbox().node_netns(1), &old_veth).is_none(),
+        "the old sandbox's host veth {old_veth} remains"
+    );
 
     let lsp = ovn::lsp(&newer.lsp_name()).expect("the newer sandbox's LSP survives the late DEL");
     assert_eq!(
@@ -331,4 +339,78 @@ fn ovn_kubernetes_type_name_is_accepted() {
     let a = Pod::add(&net, 1);
     let b = Pod::add(&net, 2);
     net::assert_ping(a.ns(), &b.ip());
+}
+
+/// A failure after the logical port exists (here: no ovn-controller ever
+/// installs it, as its chassis serves nobody) undoes everything: LSP and
+/// address, OVS port, veth.
+#[test]
+fn a_failure_after_the_port_exists_is_rolled_back() {
+    let sb = sandbox();
+    let net = Network::layer2("rollback", "10.32.0.0/24").with("readyTimeout", json!(1));
+    let mut node: Value =
+        serde_json::from_slice(&std::fs::read(sb.node_config(1)).expect("node config"))
+            .expect("node config JSON");
+    node["chassis"] = json!("a-chassis-nobody-runs");
+    let node_file = std::env::temp_dir().join(format!("udn-rollback-{}.json", std::process::id()));
+    std::fs::write(&node_file, node.to_string()).expect("write node config");
+    let node_path = node_file.display().to_string();
+
+    let spec = PodSpec::new(&net, 1).env("OVN_UDN_CNI_NODE_CONFIG", &node_path);
+    let before = Before::take(&net, &spec);
+    let reply = spec.call("ADD").run();
+    let _ = std::fs::remove_file(&node_file);
+    reply.expect_error_naming(104, &["ovn-installed"], "port never installed");
+    assert_nothing_created(
+        &net,
+        &before,
+        &spec,
+        "ADD rolled back after the LSP existed",
+    );
+    // The address went back to the pool: the next pod gets the first one.
+    let next = Pod::add(&net, 1);
+    assert_eq!(next.ip(), "10.32.0.2");
+}
+
+/// A pod attaches to a network once: a second interface of the same sandbox
+/// on the same NAD is refused instead of sharing (and later deleting) the
+/// first one's port.
+#[test]
+fn a_second_attachment_of_one_nad_is_refused() {
+    let net = Network::layer2("twice", "10.33.0.0/24");
+    let first = Pod::add(&net, 1);
+    let mut second = PodSpec::new(&net, 1).ifname("net2");
+    second.k8s = first.spec.k8s.clone();
+    second.container_id = first.spec.container_id.clone();
+    second.netns = e2e::Netns::existing(first.ns());
+    second.call("ADD").run().expect_error_naming(
+        101,
+        &["already attached", "ovn-udn1"],
+        "same NAD twice",
+    );
+    assert!(
+        net::link(first.ns(), "net2").is_none(),
+        "no second interface"
+    );
+    let lsp = ovn::lsp(&first.lsp_name()).expect("the first port is untouched");
+    assert_eq!(
+        map_get(&lsp, "external_ids", "pod-if-name"),
+        Some("ovn-udn1")
+    );
+}
+
+/// DEL succeeds even when ADD-only input is malformed, so a runtime can
+/// always clean up.
+#[test]
+fn del_ignores_add_only_input() {
+    let net = Network::layer2("delinput", "10.34.0.0/24");
+    let mut pod = Pod::add(&net, 1);
+    let mut conf = pod.spec.conf.clone();
+    conf["runtimeConfig"] = json!({"mac": "not-a-mac", "ips": ["nonsense"]});
+    pod.call("DEL")
+        .config(&conf)
+        .run()
+        .expect_ok("DEL with garbage runtimeConfig");
+    assert!(net.lsp_names().is_empty(), "DEL removed the port");
+    pod.del().expect_ok("and DEL stays idempotent");
 }

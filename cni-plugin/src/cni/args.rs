@@ -29,16 +29,21 @@ pub struct AttachArgs {
     pub static_ips: Vec<String>,
     /// A static MAC.
     pub static_mac: Option<MacAddr>,
+    /// An IPAM claim (`IPAM_CLAIM`, `args.cni["ipam-claim-reference"]`).
+    pub claim: Option<String>,
 }
 
 impl AttachArgs {
     /// Merges the three sources; `runtimeConfig` wins over `args.cni`, which
-    /// wins over CNI_ARGS, as the conventions document ranks them.
+    /// wins over CNI_ARGS, as the conventions document ranks them. Static
+    /// addresses are read only `for_add`: a DEL must not fail on input that
+    /// only ADD uses, or a runtime could never clean up a failed ADD.
     pub fn parse(
         cni_args: &str,
         conf: &NetConf,
         container_id: &str,
         ifname: &str,
+        for_add: bool,
     ) -> Result<AttachArgs, PluginError> {
         let pairs = parse_cni_args(cni_args)?;
         let get = |key: &str| {
@@ -48,8 +53,14 @@ impl AttachArgs {
                 .map(|(_, v)| v.as_str())
                 .filter(|v| !v.is_empty())
         };
-        let runtime = conf.runtime_config.clone().unwrap_or_default();
-        let static_ips = if !runtime.ips.is_empty() {
+        let runtime = conf
+            .runtime_config
+            .clone()
+            .filter(|_| for_add)
+            .unwrap_or_default();
+        let static_ips = if !for_add {
+            Vec::new()
+        } else if !runtime.ips.is_empty() {
             runtime.ips
         } else if !conf.args_cni_list("ips").is_empty() {
             conf.args_cni_list("ips")
@@ -58,12 +69,21 @@ impl AttachArgs {
                 .map(|ips| ips.split(',').map(|ip| ip.trim().to_owned()).collect())
                 .unwrap_or_default()
         };
-        let static_mac = match (runtime.mac.as_deref(), conf.args_cni_str("mac"), get("MAC")) {
-            (Some(mac), _, _) => Some(parse_mac(mac, "runtimeConfig.mac")?),
-            (None, Some(mac), _) => Some(parse_mac(mac, "args.cni.mac")?),
-            (None, None, Some(mac)) => Some(parse_mac(mac, "CNI_ARGS MAC")?),
-            (None, None, None) => None,
-        };
+        let mac_sources = (runtime.mac.as_deref(), conf.args_cni_str("mac"), get("MAC"));
+        let static_mac =
+            match mac_sources {
+                _ if !for_add => None,
+                (Some(mac), _, _) => Some(parse_mac(mac).map_err(|why| {
+                    conf::ConfError::invalid("runtimeConfig.mac", format!("{mac:?} {why}"))
+                })?),
+                (None, Some(mac), _) => Some(parse_mac(mac).map_err(|why| {
+                    conf::ConfError::invalid("args.cni.mac", format!("{mac:?} {why}"))
+                })?),
+                (None, None, Some(mac)) => Some(parse_mac(mac).map_err(|why| {
+                    PluginError::Environment(format!("CNI_ARGS MAC {mac:?} {why}"))
+                })?),
+                (None, None, None) => None,
+            };
         let namespace = get("K8S_POD_NAMESPACE").map(str::to_owned);
         let pod = match (namespace.as_deref(), get("K8S_POD_NAME")) {
             (Some(namespace), Some(name)) => PodRef::Pod {
@@ -81,6 +101,9 @@ impl AttachArgs {
             pod_uid: get("K8S_POD_UID").map(str::to_owned),
             static_ips,
             static_mac,
+            claim: get("IPAM_CLAIM")
+                .or(conf.args_cni_str("ipam-claim-reference"))
+                .map(str::to_owned),
         })
     }
 }
@@ -111,14 +134,11 @@ fn parse_cni_args(text: &str) -> Result<Vec<(String, String)>, PluginError> {
     Ok(pairs)
 }
 
-fn parse_mac(text: &str, field: &str) -> Result<MacAddr, PluginError> {
-    let mac: MacAddr = text.parse().map_err(|_| {
-        PluginError::AddressUnavailable(format!("{field}: {text:?} is not a MAC address"))
-    })?;
+/// A unicast MAC, or why the text is not one.
+fn parse_mac(text: &str) -> Result<MacAddr, &'static str> {
+    let mac: MacAddr = text.parse().map_err(|_| "is not a MAC address")?;
     if mac.as_bytes()[0] & 1 == 1 {
-        return Err(PluginError::AddressUnavailable(format!(
-            "{field}: {text} is a multicast address"
-        )));
+        return Err("is a multicast address");
     }
     Ok(mac)
 }
@@ -138,6 +158,7 @@ mod tests {
             &conf(r#"{"name":"n"}"#),
             "cid",
             "ovn-udn1",
+            true,
         )
         .expect("args");
         assert_eq!(
@@ -152,10 +173,13 @@ mod tests {
 
     #[test]
     fn unknown_keys_need_ignore_unknown() {
-        let err = AttachArgs::parse("FOO=1", &conf("{}"), "cid", "eth0").expect_err("unknown");
+        let err =
+            AttachArgs::parse("FOO=1", &conf("{}"), "cid", "eth0", true).expect_err("unknown");
         assert_eq!(err.code(), 4);
         assert!(err.to_string().contains("FOO"));
-        assert!(AttachArgs::parse("FOO=1;IgnoreUnknown=true", &conf("{}"), "cid", "eth0").is_ok());
+        assert!(
+            AttachArgs::parse("FOO=1;IgnoreUnknown=true", &conf("{}"), "cid", "eth0", true).is_ok()
+        );
     }
 
     #[test]
@@ -164,11 +188,12 @@ mod tests {
             r#"{"runtimeConfig":{"ips":["10.0.0.9/24"],"mac":"0a:00:00:00:00:01"},
                 "args":{"cni":{"ips":["10.0.0.8"],"mac":"0a:00:00:00:00:02"}}}"#,
         );
-        let a = AttachArgs::parse("IP=10.0.0.7;MAC=0a:00:00:00:00:03", &c, "cid", "eth0")
+        let a = AttachArgs::parse("IP=10.0.0.7;MAC=0a:00:00:00:00:03", &c, "cid", "eth0", true)
             .expect("args");
         assert_eq!(a.static_ips, vec!["10.0.0.9/24"]);
         assert_eq!(a.static_mac.expect("mac").to_string(), "0A:00:00:00:00:01");
-        let a = AttachArgs::parse("IP=10.0.0.7,fd00::7", &conf("{}"), "cid", "eth0").expect("args");
+        let a = AttachArgs::parse("IP=10.0.0.7,fd00::7", &conf("{}"), "cid", "eth0", true)
+            .expect("args");
         assert_eq!(a.static_ips, vec!["10.0.0.7", "fd00::7"]);
         assert_eq!(
             a.pod,
@@ -180,12 +205,37 @@ mod tests {
     }
 
     #[test]
-    fn bad_macs_name_their_source() {
-        let err =
-            AttachArgs::parse("MAC=01:00:00:00:00:01", &conf("{}"), "c", "e").expect_err("mcast");
-        assert!(err.to_string().contains("CNI_ARGS MAC"));
-        let err = AttachArgs::parse("", &conf(r#"{"runtimeConfig":{"mac":"zz"}}"#), "c", "e")
-            .expect_err("bad");
-        assert!(err.to_string().contains("runtimeConfig.mac"));
+    fn bad_macs_name_their_source_with_its_code() {
+        let err = AttachArgs::parse("MAC=01:00:00:00:00:01", &conf("{}"), "c", "e", true)
+            .expect_err("mcast");
+        assert!(err.to_string().contains("CNI_ARGS MAC"), "{err}");
+        assert_eq!(err.code(), 4);
+        let err = AttachArgs::parse(
+            "",
+            &conf(r#"{"runtimeConfig":{"mac":"zz"}}"#),
+            "c",
+            "e",
+            true,
+        )
+        .expect_err("bad");
+        assert!(err.to_string().contains("runtimeConfig.mac"), "{err}");
+        assert_eq!(err.code(), 7);
+    }
+
+    #[test]
+    fn only_add_reads_static_addresses() {
+        let c = conf(r#"{"runtimeConfig":{"ips":["bogus"],"mac":"zz"}}"#);
+        let a = AttachArgs::parse("MAC=nonsense;IP=x", &c, "c", "e", false).expect("DEL parses");
+        assert!(a.static_ips.is_empty() && a.static_mac.is_none());
+    }
+
+    #[test]
+    fn claims_come_from_cni_args_or_args_cni() {
+        let a =
+            AttachArgs::parse("IPAM_CLAIM=vm-a.net1", &conf("{}"), "c", "e", true).expect("args");
+        assert_eq!(a.claim.as_deref(), Some("vm-a.net1"));
+        let c = conf(r#"{"args":{"cni":{"ipam-claim-reference":"vm-b.net1"}}}"#);
+        let a = AttachArgs::parse("", &c, "c", "e", true).expect("args");
+        assert_eq!(a.claim.as_deref(), Some("vm-b.net1"));
     }
 }

@@ -18,7 +18,7 @@ use crate::cni::env::Command;
 use crate::cni::result::{Attachment, mac_text};
 use crate::error::PluginError;
 use crate::ipam::delegate::{self, Delegated};
-use crate::ovn::nb::{self, PortRequest};
+use crate::ovn::nb::{self, LogicalPort, PortRequest};
 use crate::ovn::ovs::{self, NodeInfo};
 use crate::request::Request;
 use crate::topology::{self, Topology};
@@ -58,7 +58,26 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
         lsp: &lsp,
         topology: &*topology,
     };
-    match wiring.attach(&pod_ns, netns_path, delegated.as_ref()).await {
+    let release_ipam = || {
+        if let Some(plugin) = ipam_plugin
+            && let Err(undo) = delegate::run_verb(req, plugin, Command::Del)
+        {
+            tracing::error!(step = "rollback", "IPAM release failed: {undo}");
+        }
+    };
+    // Until the port is ours, nothing of ours exists in OVN to undo (and a
+    // port of this name may be another attachment's).
+    let port = match wiring.create_port(delegated.as_ref()).await {
+        Ok(port) => port,
+        Err(err) => {
+            release_ipam();
+            return Err(err);
+        }
+    };
+    match wiring
+        .attach(&pod_ns, netns_path, &port, delegated.as_ref())
+        .await
+    {
         Ok(attachment) => Ok(attachment.render(req.prev_result(), &req.cni_version)),
         Err(err) => {
             tracing::warn!(step = "rollback", "ADD failed, undoing: {err}");
@@ -70,11 +89,7 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
             if let Err(undo) = teardown(&nb, &ovs, &host, &parts).await {
                 tracing::error!(step = "rollback", "rollback incomplete: {undo}");
             }
-            if let Some(plugin) = ipam_plugin
-                && let Err(undo) = delegate::run_verb(req, plugin, Command::Del)
-            {
-                tracing::error!(step = "rollback", "IPAM release failed: {undo}");
-            }
+            release_ipam();
             Err(err)
         }
     }
@@ -102,7 +117,7 @@ fn port_request<'a>(
         external_ids.push(("namespace".to_owned(), namespace.clone()));
     }
     if let Some(nad) = &network.nad {
-        external_ids.push(("k8s.ovn.org/nad".to_owned(), nad.clone()));
+        external_ids.push((crate::ovn::NAD_KEY.to_owned(), nad.clone()));
     }
     let mut options = vec![("requested-chassis".to_owned(), node.chassis.clone())];
     if let Some(uid) = &req.args.pod_uid {
@@ -111,6 +126,8 @@ fn port_request<'a>(
     Ok(PortRequest {
         name: lsp,
         network: &network.name,
+        sandbox: &req.env.container_id,
+        ifname: &req.env.ifname,
         switch: topology.switch(&node.chassis),
         pool: topology.pool(),
         static_ips,
@@ -146,12 +163,8 @@ struct Wiring<'a> {
 }
 
 impl Wiring<'_> {
-    async fn attach(
-        &self,
-        pod_ns: &Netns,
-        netns_path: &Path,
-        delegated: Option<&Delegated>,
-    ) -> Result<Attachment, PluginError> {
+    /// The logical port with its addresses: static, delegated or allocated.
+    async fn create_port(&self, delegated: Option<&Delegated>) -> Result<LogicalPort, PluginError> {
         let req = self.req;
         let static_ips: Vec<String> = match delegated {
             Some(d) => d.addresses.iter().map(ToString::to_string).collect(),
@@ -162,7 +175,18 @@ impl Wiring<'_> {
         let port = nb::create_port(self.nb, &request).await?;
         tracing::info!(step = "allocate", lsp = %self.lsp, mac = %mac_text(&port.mac),
             addresses = ?port.addresses, "logical port ready");
+        Ok(port)
+    }
 
+    /// Everything after the logical port: veth, OVS port, ovn-installed.
+    async fn attach(
+        &self,
+        pod_ns: &Netns,
+        netns_path: &Path,
+        port: &LogicalPort,
+        delegated: Option<&Delegated>,
+    ) -> Result<Attachment, PluginError> {
+        let req = self.req;
         let host_ifname = req.host_ifname();
         let (gateways, routes) = match delegated {
             Some(d) => (
@@ -199,16 +223,13 @@ impl Wiring<'_> {
             ("ip_addresses".to_owned(), ips.join(",")),
             ("sandbox".to_owned(), req.env.container_id.clone()),
             ("pod-if-name".to_owned(), req.env.ifname.clone()),
-            (
-                crate::ovn::nb::NETWORK_KEY.to_owned(),
-                req.network.name.clone(),
-            ),
+            (nb::NETWORK_KEY.to_owned(), req.network.name.clone()),
         ];
         if let Some(uid) = &req.args.pod_uid {
             external_ids.push(("iface-id-ver".to_owned(), uid.clone()));
         }
         if let Some(nad) = &req.network.nad {
-            external_ids.push(("k8s.ovn.org/nad".to_owned(), nad.clone()));
+            external_ids.push((crate::ovn::NAD_KEY.to_owned(), nad.clone()));
         }
         // The host end exists, so OVS and ovn-controller can start binding
         // it while the pod end is configured, and the wait for ovn-installed

@@ -59,6 +59,9 @@ pub async fn check(req: &Request) -> Result<(), PluginError> {
             mac_text(&mac)
         ));
     }
+    if !link.up {
+        return fail(format!("interface {ifname} is down"));
+    }
     if link.mtu != req.network.mtu {
         return fail(format!(
             "interface {ifname} has MTU {} instead of {}",
@@ -101,6 +104,14 @@ pub async fn check(req: &Request) -> Result<(), PluginError> {
     if ids.get("iface-id") != Some(&lsp_name) {
         return fail(format!(
             "OVS interface {host_ifname} is not bound to {lsp_name}"
+        ));
+    }
+    if let (Some(mac), Some(attached)) = (port.mac, ids.get("attached_mac"))
+        && *attached != mac_text(&mac)
+    {
+        return fail(format!(
+            "OVS interface {host_ifname} is attached with MAC {attached}, the logical port has {}",
+            mac_text(&mac)
         ));
     }
     if ids.get("ovn-installed").map(String::as_str) != Some("true") {

@@ -32,7 +32,7 @@ pub async fn gc(req: &Request) -> Result<(), PluginError> {
     let node = ovs::read_node(&ovs_client, &req.node.bridge, req.node.chassis.as_deref()).await?;
 
     let mut result = Ok(());
-    for (name, ids) in ovs::network_interfaces(&ovs_client, &req.network.name).await? {
+    for (name, ids) in ovs::network_interfaces(&ovs_client, &req.network).await? {
         if is_valid(&ids) {
             continue;
         }
@@ -45,7 +45,7 @@ pub async fn gc(req: &Request) -> Result<(), PluginError> {
         result = result.and(teardown(&nb_client, &ovs_client, &host, &parts).await);
     }
     // Logical ports whose OVS side is already gone (node crash, lost DEL).
-    for port in port_record::ports_on_chassis(&nb_client, &req.network.name, &node.chassis).await? {
+    for port in port_record::ports_on_chassis(&nb_client, &req.network, &node.chassis).await? {
         if is_valid(&port.external_ids) {
             continue;
         }

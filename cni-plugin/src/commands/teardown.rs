@@ -32,7 +32,14 @@ pub async fn teardown(
         .await
         .map_err(PluginError::from);
     let lsp = nb::delete_port(nb, att.lsp, att.sandbox).await;
-    tracing::info!(step = "teardown", host_ifname = att.host_ifname, lsp = att.lsp,
-        port = ?port.as_ref().ok(), link = ?link.as_ref().ok(), lsp_deleted = ?lsp.as_ref().ok(), "removed");
+    tracing::info!(
+        step = "teardown",
+        host_ifname = att.host_ifname,
+        lsp = att.lsp,
+        port_removed = ?port,
+        link_removed = ?link,
+        lsp_removed = ?lsp,
+        "torn down"
+    );
     port.and(link).and(lsp).map(drop)
 }

@@ -76,6 +76,9 @@ impl Pool<'_> {
         if self.is_reserved(subnet.cidr, addr) {
             return Err(unavailable(format!("reserved in {}", subnet.cidr)));
         }
+        if let Some(excluded) = self.excludes.iter().find(|e| e.contains(&addr)) {
+            return Err(unavailable(format!("inside excludeSubnets {excluded}")));
+        }
         Ok(with_prefix(addr, subnet.cidr))
     }
 
@@ -185,9 +188,10 @@ mod tests {
     #[test]
     fn static_addresses_are_checked() {
         let s = subnets("10.0.0.0/24");
+        let excludes = ["10.0.0.128/25".parse().expect("net")];
         let pool = Pool {
             subnets: &s,
-            excludes: &[],
+            excludes: &excludes,
             reserve_gateway: true,
         };
         let ok = pool
@@ -200,6 +204,7 @@ mod tests {
             ("10.0.0.1", "reserved"),
             ("10.0.0.255", "reserved"),
             ("bogus", "not an IP"),
+            ("10.0.0.200", "excludeSubnets"),
         ] {
             let err = pool
                 .allocate(&ips(&["10.0.0.7"]), &[ip.into()])

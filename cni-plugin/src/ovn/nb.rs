@@ -26,6 +26,10 @@ pub struct PortRequest<'a> {
     pub name: &'a str,
     /// Network name (`k8s.ovn.org/network`).
     pub network: &'a str,
+    /// The container id the port is for.
+    pub sandbox: &'a str,
+    /// The interface in that container.
+    pub ifname: &'a str,
     /// The switch, created if absent.
     pub switch: SwitchSpec,
     /// Where addresses come from.
@@ -52,9 +56,11 @@ pub struct LogicalPort {
 }
 
 /// Creates the port (and the switch on first use) with freshly allocated or
-/// static addresses; an existing port of that name (a newer sandbox of the
-/// same pod) is taken over and keeps its addresses.
+/// static addresses. An existing port of that name belonging to another
+/// sandbox (a newer sandbox of the same pod) is replaced, keeping its
+/// addresses unless others are requested.
 pub async fn create_port(nb: &Client, req: &PortRequest<'_>) -> Result<LogicalPort, PluginError> {
+    let context = || format!("creating logical switch port {}", req.name);
     for attempt in 0..MAX_ATTEMPTS {
         let read = nb
             .transact(
@@ -85,6 +91,9 @@ pub async fn create_port(nb: &Client, req: &PortRequest<'_>) -> Result<LogicalPo
             .map(|r| r.rows.iter().filter_map(PortRecord::from_row).collect())
             .unwrap_or_default();
         let existing = ports.iter().find(|p| p.name == req.name);
+        if let Some(old) = existing {
+            refuse_second_attachment(req, old)?;
+        }
         let used: HashSet<IpAddr> = ports
             .iter()
             .filter(|p| p.name != req.name)
@@ -94,37 +103,65 @@ pub async fn create_port(nb: &Client, req: &PortRequest<'_>) -> Result<LogicalPo
         let ops = write_ops(req, switch.as_ref(), existing, &port);
         match nb.transact(NB_DB, &ops).await {
             Ok(_) => return Ok(port),
-            Err(e) if e.is_conflict() || e.is_constraint_violation() => {
+            Err(e) if e.is_conflict() => {
                 tracing::debug!(
                     step = "allocate",
                     attempt,
                     "NB changed under us, retrying: {e}"
                 );
-                backoff(attempt).await;
             }
-            Err(e) => {
-                return Err(PluginError::ovsdb(
-                    format!("creating logical switch port {}", req.name),
-                    e,
-                ));
+            // A port of that name that our read did not see: another
+            // network's (a clash to report) or one created since (a race).
+            Err(e) if e.is_constraint_violation() => {
+                if let Some(other) = find_port(nb, req.name).await? {
+                    let network = other
+                        .external_ids
+                        .get(NETWORK_KEY)
+                        .map_or("", String::as_str);
+                    if network != req.network {
+                        return Err(PluginError::AlreadyAttached(format!(
+                            "logical switch port {} already exists for network {network:?}",
+                            req.name
+                        )));
+                    }
+                }
             }
+            Err(e) => return Err(PluginError::ovsdb(context(), e)),
         }
+        backoff(attempt).await;
     }
-    Err(too_many_conflicts(format!(
-        "creating logical switch port {}",
-        req.name
-    )))
+    Err(too_many_conflicts(context()))
 }
 
-/// Addresses and MAC of the port to write.
+/// One pod attaches to a network once: a second interface of the same
+/// sandbox would share the port (its name has no interface in it), its
+/// address and its MAC, and either DEL would remove both.
+fn refuse_second_attachment(req: &PortRequest<'_>, old: &PortRecord) -> Result<(), PluginError> {
+    let old_ifname = old
+        .external_ids
+        .get("pod-if-name")
+        .map_or("", String::as_str);
+    if old.sandbox() == Some(req.sandbox) && old_ifname != req.ifname {
+        return Err(PluginError::AlreadyAttached(format!(
+            "network {} is already attached to this sandbox as {old_ifname}",
+            req.network
+        )));
+    }
+    Ok(())
+}
+
+/// Addresses and MAC of the port to write: a replaced port keeps its
+/// addresses (and then its MAC) unless static addresses are requested.
 fn plan_port(
     req: &PortRequest<'_>,
     existing: Option<&PortRecord>,
     used: &HashSet<IpAddr>,
 ) -> Result<LogicalPort, PluginError> {
-    let reused = existing.filter(|_| req.static_ips.is_empty() && req.static_mac.is_none());
-    let addresses = match reused {
-        Some(port) if !port.ips.is_empty() || req.pool.subnets.is_empty() => port
+    let kept = existing.filter(|old| {
+        req.static_ips.is_empty() && (!old.ips.is_empty() || req.pool.subnets.is_empty())
+    });
+    let addresses = match kept {
+        Some(old) => old
             .ips
             .iter()
             .map(|ip| {
@@ -137,17 +174,21 @@ fn plan_port(
                 IpNet::new(*ip, prefix).map_err(|e| PluginError::AddressUnavailable(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?,
-        _ => req.pool.allocate(used, req.static_ips)?,
+        None => req.pool.allocate(used, req.static_ips)?,
     };
     let ips: Vec<IpAddr> = addresses.iter().map(IpNet::addr).collect();
     let mac = req
         .static_mac
-        .or(reused.and_then(|p| p.mac))
+        .or(kept.and_then(|old| old.mac))
         .or_else(|| conf::mac_for_addresses(&ips))
         .unwrap_or(req.random_mac);
     Ok(LogicalPort { mac, addresses })
 }
 
+/// The write transaction. Its `wait` on the switch's port set is the IPAM
+/// record's version check: any port added, removed or replaced since the
+/// read fails it, and the allocation is redone. Replacing a port (delete and
+/// insert) rather than updating it keeps that true for a takeover too.
 fn write_ops(
     req: &PortRequest<'_>,
     switch: Option<&Row>,
@@ -165,83 +206,78 @@ fn write_ops(
         .with("port_security", Value::string_set([entry]))
         .with("external_ids", Value::string_map(req.external_ids.clone()))
         .with("options", Value::string_map(req.options.clone()));
+    // Every wait comes first: operations run in order, and the port set
+    // must be checked as it was read, before the old port leaves it.
     let mut ops = vec![Operation::comment(format!(
         "ovn-udn-cni: attach {}",
         req.name
     ))];
-    match (switch, existing) {
-        (None, _) => {
-            // Create the switch only if nobody did since we read: the wait
-            // makes racing ADDs on other nodes retry and find it.
-            ops.push(Operation::wait_equal(
-                "Logical_Switch",
-                vec![Condition::eq("name", Value::string(&req.switch.name))],
-                vec!["name".into()],
-                vec![],
-            ));
-            ops.push(Operation::insert_named(
-                "Logical_Switch_Port",
-                lsp_row,
-                "lsp",
-            ));
-            ops.push(Operation::insert(
-                "Logical_Switch",
-                Row::new()
-                    .with("name", Value::string(&req.switch.name))
-                    .with("ports", Value::named_uuid_set(["lsp"]))
-                    .with(
-                        "external_ids",
-                        Value::string_map(req.switch.external_ids.clone()),
-                    )
-                    .with(
-                        "other_config",
-                        Value::string_map(req.switch.other_config.clone()),
-                    ),
-            ));
-        }
-        (Some(switch), existing) => {
-            let switch_uuid = switch.uuid().unwrap_or_default().to_owned();
-            // The port set is the IPAM record's version: any port added or
-            // removed since we read fails this transaction.
-            ops.push(Operation::wait_equal(
-                "Logical_Switch",
-                vec![Condition::uuid(&switch_uuid)],
-                vec!["ports".into()],
-                vec![Row::new().with("ports", Value::uuid_set(switch.uuids("ports")))],
-            ));
-            match existing {
-                Some(old) => {
-                    ops.push(Operation::wait_equal(
-                        "Logical_Switch_Port",
-                        vec![Condition::uuid(&old.uuid)],
-                        vec!["external_ids".into()],
-                        vec![
-                            Row::new()
-                                .with("external_ids", Value::string_map(old.external_ids.clone())),
-                        ],
-                    ));
-                    ops.push(Operation::update(
-                        "Logical_Switch_Port",
-                        vec![Condition::uuid(&old.uuid)],
-                        lsp_row,
-                    ));
-                }
-                None => {
-                    ops.push(Operation::insert_named(
-                        "Logical_Switch_Port",
-                        lsp_row,
-                        "lsp",
-                    ));
-                    ops.push(Operation::mutate(
-                        "Logical_Switch",
-                        vec![Condition::uuid(&switch_uuid)],
-                        vec![Mutation::insert("ports", Value::named_uuid_set(["lsp"]))],
-                    ));
-                }
-            }
-        }
+    let switch_uuid = switch.map(|row| row.uuid().unwrap_or_default().to_owned());
+    match (switch, &switch_uuid) {
+        (Some(switch), Some(uuid)) => ops.push(Operation::wait_equal(
+            "Logical_Switch",
+            vec![Condition::uuid(uuid)],
+            vec!["ports".into()],
+            vec![Row::new().with("ports", Value::uuid_set(switch.uuids("ports")))],
+        )),
+        // Create the switch only if nobody did since we read: racing ADDs
+        // on other nodes retry and find it.
+        _ => ops.push(Operation::wait_equal(
+            "Logical_Switch",
+            vec![Condition::eq("name", Value::string(&req.switch.name))],
+            vec!["name".into()],
+            vec![],
+        )),
     }
+    if let Some(old) = existing {
+        ops.extend(remove_port_ops(old));
+    }
+    ops.push(Operation::insert_named(
+        "Logical_Switch_Port",
+        lsp_row,
+        "lsp",
+    ));
+    ops.push(match switch_uuid {
+        Some(uuid) => Operation::mutate(
+            "Logical_Switch",
+            vec![Condition::uuid(&uuid)],
+            vec![Mutation::insert("ports", Value::named_uuid_set(["lsp"]))],
+        ),
+        None => Operation::insert(
+            "Logical_Switch",
+            Row::new()
+                .with("name", Value::string(&req.switch.name))
+                .with("ports", Value::named_uuid_set(["lsp"]))
+                .with(
+                    "external_ids",
+                    Value::string_map(req.switch.external_ids.clone()),
+                )
+                .with(
+                    "other_config",
+                    Value::string_map(req.switch.other_config.clone()),
+                ),
+        ),
+    });
     ops
+}
+
+/// Removes `old` if it still belongs to the sandbox it did when read.
+fn remove_port_ops(old: &PortRecord) -> [Operation; 3] {
+    let old_set = Value::uuid_set([old.uuid.clone()]);
+    [
+        Operation::wait_equal(
+            "Logical_Switch_Port",
+            vec![Condition::uuid(&old.uuid)],
+            vec!["external_ids".into()],
+            vec![Row::new().with("external_ids", Value::string_map(old.external_ids.clone()))],
+        ),
+        Operation::mutate(
+            "Logical_Switch",
+            vec![Condition::includes("ports", old_set.clone())],
+            vec![Mutation::delete("ports", old_set)],
+        ),
+        Operation::delete("Logical_Switch_Port", vec![Condition::uuid(&old.uuid)]),
+    ]
 }
 
 /// Deletes the port named `name` if `sandbox` still owns it, which frees its
@@ -296,10 +332,10 @@ pub async fn delete_port(nb: &Client, name: &str, sandbox: &str) -> Result<bool,
     )))
 }
 
-/// Every attempt lost a race: the NB database is too busy to make progress.
+/// Every attempt lost a race: the NB database is too busy right now, and
+/// the runtime should try again later.
 fn too_many_conflicts(context: String) -> PluginError {
-    PluginError::Ovsdb {
-        context,
-        source: ovsdb::Error::Timeout(format!("{MAX_ATTEMPTS} conflicting attempts")),
-    }
+    PluginError::Busy(format!(
+        "{context}: NB database busy, {MAX_ATTEMPTS} transactions lost a race"
+    ))
 }

@@ -168,7 +168,7 @@ pub fn is_installed(row: &Row) -> bool {
 /// Interfaces of one network on this node, by name, with their external_ids.
 pub async fn network_interfaces(
     ovs: &Client,
-    network: &str,
+    network: &conf::Network,
 ) -> Result<Vec<(String, BTreeMap<String, String>)>, PluginError> {
     let rows = ovs
         .select(
@@ -176,12 +176,14 @@ pub async fn network_interfaces(
             "Interface",
             vec![Condition::includes(
                 "external_ids",
-                Value::string_map([(super::nb::NETWORK_KEY, network)]),
+                super::attachment_ids(network),
             )],
             Some(vec!["name".into(), "external_ids".into()]),
         )
         .await
-        .map_err(|e| PluginError::ovsdb(format!("listing interfaces of network {network}"), e))?;
+        .map_err(|e| {
+            PluginError::ovsdb(format!("listing interfaces of network {}", network.name), e)
+        })?;
     Ok(rows
         .iter()
         .filter_map(|row| Some((row.str("name")?.to_owned(), row.map("external_ids"))))

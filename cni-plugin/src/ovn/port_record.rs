@@ -8,7 +8,6 @@ use conf::MacAddr;
 use ovsdb::{Client, Condition, Row, Value};
 
 use super::NB_DB;
-use super::nb::NETWORK_KEY;
 use crate::error::PluginError;
 
 /// A logical port as read back.
@@ -83,7 +82,7 @@ pub async fn find_port(nb: &Client, name: &str) -> Result<Option<PortRecord>, Pl
 /// The ports of a network bound to `chassis` (GC).
 pub async fn ports_on_chassis(
     nb: &Client,
-    network: &str,
+    network: &conf::Network,
     chassis: &str,
 ) -> Result<Vec<PortRecord>, PluginError> {
     let rows = nb
@@ -91,7 +90,7 @@ pub async fn ports_on_chassis(
             NB_DB,
             "Logical_Switch_Port",
             vec![
-                Condition::includes("external_ids", Value::string_map([(NETWORK_KEY, network)])),
+                Condition::includes("external_ids", super::attachment_ids(network)),
                 Condition::includes(
                     "options",
                     Value::string_map([("requested-chassis", chassis)]),
@@ -100,7 +99,7 @@ pub async fn ports_on_chassis(
             lsp_columns(),
         )
         .await
-        .map_err(|e| PluginError::ovsdb(format!("listing ports of network {network}"), e))?;
+        .map_err(|e| PluginError::ovsdb(format!("listing ports of network {}", network.name), e))?;
     Ok(rows.iter().filter_map(PortRecord::from_row).collect())
 }
 
