@@ -180,17 +180,6 @@ impl Network {
             allow_persistent_ips: conf.allow_persistent_ips.unwrap_or(false),
         })
     }
-
-    /// Whether the plugin allocates addresses for this network.
-    pub fn has_ipam(&self) -> bool {
-        !self.subnets.is_empty()
-    }
-
-    /// The `other_config:subnet` text of the network's switch.
-    pub fn subnets_text(&self) -> String {
-        let cidrs: Vec<String> = self.subnets.iter().map(|s| s.cidr.to_string()).collect();
-        cidrs.join(" ")
-    }
 }
 
 fn parse_subnets(text: &str, topology: Topology) -> Result<Vec<Subnet>, ConfError> {
@@ -278,15 +267,15 @@ mod tests {
         assert_eq!(n.role, Role::Primary);
         assert_eq!(n.subnets.len(), 2);
         assert_eq!(n.mtu, 1300);
-        assert_eq!(n.subnets_text(), "10.100.200.0/24 fd00:10::/64");
+        assert_eq!(n.subnets[1].cidr.to_string(), "fd00:10::/64");
     }
 
     #[test]
     fn defaults_are_layer2_secondary_1400_no_ipam() {
         let n = parse(r#"{"cniVersion":"1.1.0","name":"x"}"#).expect("valid");
         assert_eq!(
-            (n.topology, n.role, n.mtu, n.has_ipam()),
-            (Topology::Layer2, Role::Secondary, 1400, false)
+            (n.topology, n.role, n.mtu, n.subnets.is_empty()),
+            (Topology::Layer2, Role::Secondary, 1400, true)
         );
         assert_eq!(n.physical_network_name, "x");
     }
