@@ -18,6 +18,7 @@ use crate::cni::env::Command;
 use crate::cni::result::{Attachment, mac_text};
 use crate::error::PluginError;
 use crate::ipam::delegate::{self, Delegated};
+use crate::ovn::ids;
 use crate::ovn::nb::{self, LogicalPort, PortRequest};
 use crate::ovn::ovs::{self, NodeInfo};
 use crate::request::Request;
@@ -102,30 +103,9 @@ fn port_request<'a>(
     lsp: &'a str,
     static_ips: &'a [String],
 ) -> Result<PortRequest<'a>, PluginError> {
-    let network = &req.network;
-    let mut external_ids = vec![
-        ("pod".to_owned(), "true".to_owned()),
-        (nb::NETWORK_KEY.to_owned(), network.name.clone()),
-        (
-            "k8s.ovn.org/topology".to_owned(),
-            network.topology.as_str().to_owned(),
-        ),
-        ("sandbox".to_owned(), req.env.container_id.clone()),
-        ("pod-if-name".to_owned(), req.env.ifname.clone()),
-    ];
-    if let Some(namespace) = &req.args.namespace {
-        external_ids.push(("namespace".to_owned(), namespace.clone()));
-    }
-    if let Some(nad) = &network.nad {
-        external_ids.push((crate::ovn::NAD_KEY.to_owned(), nad.clone()));
-    }
-    let mut options = vec![("requested-chassis".to_owned(), node.chassis.clone())];
-    if let Some(uid) = &req.args.pod_uid {
-        options.push(("iface-id-ver".to_owned(), uid.clone()));
-    }
     Ok(PortRequest {
         name: lsp,
-        network: &network.name,
+        network: &req.network.name,
         sandbox: &req.env.container_id,
         ifname: &req.env.ifname,
         switch: topology.switch(&node.chassis),
@@ -133,8 +113,8 @@ fn port_request<'a>(
         static_ips,
         static_mac: req.args.static_mac,
         random_mac: conf::random_local_mac(random_bytes()?),
-        external_ids,
-        options,
+        external_ids: ids::lsp_external_ids(req),
+        options: ids::lsp_options(req, &node.chassis),
     })
 }
 
@@ -216,21 +196,7 @@ impl Wiring<'_> {
         let veth = netns::create_pod_veth(self.host, pod_ns, &host_ifname, &interface).await?;
         tracing::info!(step = "veth", host_ifname = %host_ifname, "veth created");
 
-        let ips: Vec<String> = port.addresses.iter().map(ToString::to_string).collect();
-        let mut external_ids = vec![
-            ("iface-id".to_owned(), self.lsp.to_owned()),
-            ("attached_mac".to_owned(), mac_text(&port.mac)),
-            ("ip_addresses".to_owned(), ips.join(",")),
-            ("sandbox".to_owned(), req.env.container_id.clone()),
-            ("pod-if-name".to_owned(), req.env.ifname.clone()),
-            (nb::NETWORK_KEY.to_owned(), req.network.name.clone()),
-        ];
-        if let Some(uid) = &req.args.pod_uid {
-            external_ids.push(("iface-id-ver".to_owned(), uid.clone()));
-        }
-        if let Some(nad) = &req.network.nad {
-            external_ids.push((crate::ovn::NAD_KEY.to_owned(), nad.clone()));
-        }
+        let external_ids = ids::interface_external_ids(req, self.lsp, &port.mac, &port.addresses);
         // The host end exists, so OVS and ovn-controller can start binding
         // it while the pod end is configured, and the wait for ovn-installed
         // is watched while the port is being added: the daemons' work, the

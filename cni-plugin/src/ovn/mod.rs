@@ -1,6 +1,7 @@
 //! Programming OVN: the logical port in the NB database (`nb`) and the OVS
 //! port that ovn-controller binds to it (`ovs`).
 
+pub mod ids;
 pub mod nb;
 pub mod ovs;
 pub mod port_record;

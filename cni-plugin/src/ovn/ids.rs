@@ -1,0 +1,176 @@
+//! The identifiers DESIGN.md promises on every attachment, as plain data:
+//! the logical port's external_ids and options and the OVS interface's
+//! external_ids, named as ovn-kubernetes names them so its tools work.
+
+use conf::MacAddr;
+use ipnet::IpNet;
+
+use super::{NAD_KEY, nb::NETWORK_KEY};
+use crate::cni::result::mac_text;
+use crate::request::Request;
+
+/// `(key, value)` pairs of an OVSDB map column.
+pub type Pairs = Vec<(String, String)>;
+
+fn pairs<const N: usize>(fixed: [(&str, &str); N], optional: &[(&str, Option<&str>)]) -> Pairs {
+    fixed
+        .iter()
+        .map(|(k, v)| (*k, *v))
+        .chain(optional.iter().filter_map(|(k, v)| Some((*k, (*v)?))))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// The logical switch port's external_ids.
+pub fn lsp_external_ids(req: &Request) -> Pairs {
+    pairs(
+        [
+            ("pod", "true"),
+            (NETWORK_KEY, &req.network.name),
+            ("k8s.ovn.org/topology", req.network.topology.as_str()),
+            ("sandbox", &req.env.container_id),
+            ("pod-if-name", &req.env.ifname),
+        ],
+        &[
+            ("namespace", req.args.namespace.as_deref()),
+            (NAD_KEY, req.network.nad.as_deref()),
+        ],
+    )
+}
+
+/// The logical switch port's options: bound on this chassis only, and to
+/// this pod incarnation when its UID is known.
+pub fn lsp_options(req: &Request, chassis: &str) -> Pairs {
+    pairs(
+        [("requested-chassis", chassis)],
+        &[("iface-id-ver", req.args.pod_uid.as_deref())],
+    )
+}
+
+/// The OVS interface's external_ids; `iface-id` is what ovn-controller
+/// binds the logical port `lsp` by.
+pub fn interface_external_ids(
+    req: &Request,
+    lsp: &str,
+    mac: &MacAddr,
+    addresses: &[IpNet],
+) -> Pairs {
+    let mac = mac_text(mac);
+    let ips: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+    let ips = ips.join(",");
+    pairs(
+        [
+            ("iface-id", lsp),
+            ("attached_mac", &mac),
+            ("ip_addresses", &ips),
+            ("sandbox", &req.env.container_id),
+            ("pod-if-name", &req.env.ifname),
+            (NETWORK_KEY, &req.network.name),
+        ],
+        &[
+            ("iface-id-ver", req.args.pod_uid.as_deref()),
+            (NAD_KEY, req.network.nad.as_deref()),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cni::args::AttachArgs;
+    use crate::cni::env::CniEnv;
+    use conf::{NetConf, Network, NodeConfig};
+    use std::collections::BTreeMap;
+
+    fn request(cni_args: &str, json: &str) -> Request {
+        let vars = [
+            ("CNI_COMMAND", "ADD"),
+            ("CNI_CONTAINERID", "c0ffee"),
+            ("CNI_NETNS", "/var/run/netns/p"),
+            ("CNI_IFNAME", "ovn-udn1"),
+            ("CNI_PATH", "/opt/cni/bin"),
+        ];
+        let env = CniEnv::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .expect("env")
+        .expect("cni");
+        let conf = NetConf::from_slice(json.as_bytes()).expect("conf");
+        let args = AttachArgs::parse(cni_args, &conf, "c0ffee", "ovn-udn1", true).expect("args");
+        Request {
+            env,
+            stdin: json.as_bytes().to_vec(),
+            network: Network::from_conf(&conf).expect("network"),
+            conf,
+            cni_version: "1.1.0".into(),
+            node: NodeConfig::default(),
+            args,
+        }
+    }
+
+    fn map(pairs: Pairs) -> BTreeMap<String, String> {
+        pairs.into_iter().collect()
+    }
+
+    #[test]
+    fn a_kubernetes_pod_carries_every_contract_key() {
+        let req = request(
+            "K8S_POD_NAMESPACE=blue;K8S_POD_NAME=a;K8S_POD_UID=u1",
+            r#"{"name":"blue","topology":"layer2","netAttachDefName":"blue/blue"}"#,
+        );
+        let lsp = map(lsp_external_ids(&req));
+        for (k, v) in [
+            ("pod", "true"),
+            ("k8s.ovn.org/network", "blue"),
+            ("k8s.ovn.org/nad", "blue/blue"),
+            ("k8s.ovn.org/topology", "layer2"),
+            ("sandbox", "c0ffee"),
+            ("pod-if-name", "ovn-udn1"),
+            ("namespace", "blue"),
+        ] {
+            assert_eq!(
+                lsp.get(k).map(String::as_str),
+                Some(v),
+                "LSP external_ids {k}"
+            );
+        }
+        let options = map(lsp_options(&req, "node1"));
+        assert_eq!(
+            options.get("requested-chassis").map(String::as_str),
+            Some("node1")
+        );
+        assert_eq!(options.get("iface-id-ver").map(String::as_str), Some("u1"));
+        let mac = MacAddr::new(0x0a, 0x58, 10, 0, 0, 5);
+        let ips = [
+            "10.0.0.5/24".parse().expect("net"),
+            "fd00::5/64".parse().expect("net"),
+        ];
+        let iface = map(interface_external_ids(&req, "blue.blue_blue_a", &mac, &ips));
+        for (k, v) in [
+            ("iface-id", "blue.blue_blue_a"),
+            ("iface-id-ver", "u1"),
+            ("attached_mac", "0a:58:0a:00:00:05"),
+            ("ip_addresses", "10.0.0.5/24,fd00::5/64"),
+            ("sandbox", "c0ffee"),
+            ("pod-if-name", "ovn-udn1"),
+            ("k8s.ovn.org/network", "blue"),
+            ("k8s.ovn.org/nad", "blue/blue"),
+        ] {
+            assert_eq!(
+                iface.get(k).map(String::as_str),
+                Some(v),
+                "interface external_ids {k}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_plain_container_has_no_kubernetes_keys() {
+        let req = request("", r#"{"name":"n"}"#);
+        let lsp = map(lsp_external_ids(&req));
+        assert!(!lsp.contains_key("namespace") && !lsp.contains_key("k8s.ovn.org/nad"));
+        assert!(!map(lsp_options(&req, "node1")).contains_key("iface-id-ver"));
+    }
+}
