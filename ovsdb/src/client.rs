@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::connection::{self, Shared, lock};
 use crate::monitor::{ColumnKinds, Monitor};
 use crate::result::parse_transact_result;
-use crate::{Condition, Error, OpResult, Operation, Remote, Row};
+use crate::tls::{self, TlsConnector};
+use crate::{Condition, Error, OpResult, Operation, Remote, Row, TlsConfig};
 
 /// How long one remote may take to accept the connection and answer an echo.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -46,20 +47,50 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Connects a TCP stream (also the one under TLS) with TCP_NODELAY set:
+/// requests are small and latency-bound.
+async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Error> {
+    let stream = TcpStream::connect((host, port)).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
 impl Client {
     /// `remotes` is a comma-separated list (`unix:/path,tcp:127.0.0.1:6641`);
     /// tries them in order with a connect timeout (5 s each). Of several,
     /// it uses the first that answers and is not a clustered-database member
     /// cut off from its cluster; a lone remote is used once it accepts. The
     /// error lists every remote with its reason.
+    ///
+    /// Without TLS settings: an `ssl:` remote fails with
+    /// [`Error::TlsRequired`]; see [`Client::connect_with`].
     pub async fn connect(remotes: &str) -> Result<Client, Error> {
+        Client::connect_with(remotes, None).await
+    }
+
+    /// [`Client::connect`], with the TLS settings `ssl:` remotes use
+    /// (`ssl:10.0.0.1:6641,ssl:10.0.0.2:6641`); other remotes ignore them.
+    /// The server's certificate must chain to `tls.ca_cert`, but, as with
+    /// OVS's own clients, its name is not checked against the host.
+    ///
+    /// Settings errors come before any remote is tried, as they are: an
+    /// `ssl:` remote without `tls` is [`Error::TlsRequired`], a file that
+    /// cannot be read or used is [`Error::TlsFile`]. A failed handshake is a
+    /// failure of that remote, in the [`Error::Connect`] of the list.
+    pub async fn connect_with(remotes: &str, tls: Option<&TlsConfig>) -> Result<Client, Error> {
         let list = Remote::parse_list(remotes)?;
+        let connector = match (list.iter().find(|r| matches!(r, Remote::Ssl { .. })), tls) {
+            (None, _) => None,
+            (Some(ssl), None) => return Err(Error::TlsRequired(ssl.to_string())),
+            (Some(_), Some(tls)) => Some(tls::connector(tls)?),
+        };
         let mut failures = Vec::new();
         // With a choice of servers, each is checked before it is chosen; a
         // lone server has no alternative, and its first request tells.
         let check = list.len() > 1;
         for remote in &list {
-            match tokio::time::timeout(CONNECT_TIMEOUT, Client::connect_one(remote, check)).await {
+            let attempt = Client::connect_one(remote, connector.as_ref(), check);
+            match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
                 Ok(Ok(client)) => return Ok(client),
                 Ok(Err(e)) => failures.push(format!("{remote}: {e}")),
                 Err(_) => failures.push(format!("{remote}: no answer within {CONNECT_TIMEOUT:?}")),
@@ -75,14 +106,25 @@ impl Client {
         })
     }
 
-    async fn connect_one(remote: &Remote, check: bool) -> Result<Client, Error> {
+    async fn connect_one(
+        remote: &Remote,
+        connector: Option<&TlsConnector>,
+        check: bool,
+    ) -> Result<Client, Error> {
         let name = remote.to_string();
         let client = match remote {
             Remote::Unix(path) => Client::from_stream(UnixStream::connect(path).await?, name),
             Remote::Tcp { host, port } => {
-                let stream = TcpStream::connect((host.as_str(), *port)).await?;
-                // Requests are small and latency-bound.
-                stream.set_nodelay(true)?;
+                Client::from_stream(tcp_connect(host, *port).await?, name)
+            }
+            Remote::Ssl { host, port } => {
+                // connect_with has a connector whenever the list has an ssl: remote.
+                let connector = connector.ok_or_else(|| Error::TlsRequired(name.clone()))?;
+                let server_name = tls::server_name(host)?;
+                let stream = connector
+                    .connect(server_name, tcp_connect(host, *port).await?)
+                    .await
+                    .map_err(Error::TlsHandshake)?;
                 Client::from_stream(stream, name)
             }
         };

@@ -4,12 +4,29 @@
 /// Everything that can go wrong talking to an OVSDB server.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The remote uses a transport this client does not speak yet (e.g. `ssl:`).
-    #[error("unsupported OVSDB remote {0:?} (only unix: and tcp: are supported)")]
-    UnsupportedRemote(String),
     /// The remote string is malformed (no method, no port, empty path...).
     #[error("invalid OVSDB remote {0:?}")]
     InvalidRemote(String),
+    /// An `ssl:` remote (named) was given without TLS settings.
+    #[error(
+        "OVSDB remote {0} needs TLS settings (`tls` in the node config: privateKey, certificate, caCert)"
+    )]
+    TlsRequired(String),
+    /// A TLS file (private key, certificate, CA certificate) cannot be read
+    /// or used; `path` names it.
+    #[error("TLS {what} {}: {reason}", path.display())]
+    TlsFile {
+        /// Which file: "private key", "certificate" or "CA certificate".
+        what: &'static str,
+        /// The file at fault.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The TLS handshake with an `ssl:` remote failed, e.g. its certificate
+    /// does not verify against the CA, or it refused ours.
+    #[error("TLS handshake failed: {0}")]
+    TlsHandshake(std::io::Error),
     /// No remote of the list answered; `remotes` names each one with its reason.
     #[error("cannot connect to any OVSDB remote: {remotes}: {reason}")]
     Connect {

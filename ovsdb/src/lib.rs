@@ -2,7 +2,9 @@
 //! `update2` extensions of ovsdb-server), written for tokio's current-thread
 //! runtime: one connection per [`Client`], a spawned task that reads and
 //! writes it, [`Operation`]s for transactions and [`Monitor`]s for watching
-//! rows change.
+//! rows change. Remotes are spelled as ovn-nbctl takes them (`unix:`, `tcp:`,
+//! `ssl:`, comma-separated for a cluster); `ssl:` ones need a [`TlsConfig`],
+//! given to [`Client::connect_with`].
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -57,6 +59,7 @@ mod monitor;
 mod operation;
 mod remote;
 mod result;
+mod tls;
 mod value;
 
 pub use client::Client;
@@ -65,4 +68,5 @@ pub use monitor::Monitor;
 pub use operation::{Condition, Function, Mutation, Mutator, Operation};
 pub use remote::Remote;
 pub use result::OpResult;
+pub use tls::TlsConfig;
 pub use value::{Atom, Row, Value};

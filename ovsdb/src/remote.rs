@@ -1,5 +1,5 @@
-//! OVSDB remote strings (`unix:PATH`, `tcp:HOST:PORT`) as ovs-vsctl and
-//! ovn-nbctl spell them.
+//! OVSDB remote strings (`unix:PATH`, `tcp:HOST:PORT`, `ssl:HOST:PORT`) as
+//! ovs-vsctl and ovn-nbctl spell them.
 
 use std::path::PathBuf;
 
@@ -17,33 +17,32 @@ pub enum Remote {
         /// Port number.
         port: u16,
     },
+    /// TLS over TCP to a host (name, IPv4, or IPv6 without brackets) and
+    /// port; connecting needs a [`crate::TlsConfig`].
+    Ssl {
+        /// Host name or address.
+        host: String,
+        /// Port number.
+        port: u16,
+    },
 }
 
 impl Remote {
-    /// Parses one remote. `ssl:` is recognised but not supported yet, so
-    /// it gets its own error rather than "invalid".
+    /// Parses one remote: `unix:PATH`, `tcp:HOST:PORT` or `ssl:HOST:PORT`,
+    /// an IPv6 host bracketed (`ssl:[::1]:6641`).
     pub fn parse(s: &str) -> Result<Remote, Error> {
         let invalid = || Error::InvalidRemote(s.to_string());
         let (method, rest) = s.split_once(':').ok_or_else(invalid)?;
         match method {
             "unix" if !rest.is_empty() => Ok(Remote::Unix(PathBuf::from(rest))),
             "tcp" => {
-                let (host, port) = rest.rsplit_once(':').ok_or_else(invalid)?;
-                // IPv6 addresses come bracketed, as in `tcp:[::1]:6641`.
-                let host = host
-                    .strip_prefix('[')
-                    .and_then(|h| h.strip_suffix(']'))
-                    .unwrap_or(host);
-                let port = port.parse().map_err(|_| invalid())?;
-                if host.is_empty() {
-                    return Err(invalid());
-                }
-                Ok(Remote::Tcp {
-                    host: host.to_string(),
-                    port,
-                })
+                let (host, port) = parse_host_port(rest).ok_or_else(invalid)?;
+                Ok(Remote::Tcp { host, port })
             }
-            "ssl" => Err(Error::UnsupportedRemote(s.to_string())),
+            "ssl" => {
+                let (host, port) = parse_host_port(rest).ok_or_else(invalid)?;
+                Ok(Remote::Ssl { host, port })
+            }
             _ => Err(invalid()),
         }
     }
@@ -64,12 +63,33 @@ impl Remote {
     }
 }
 
+/// `HOST:PORT` of a tcp: or ssl: remote, the host unbracketed; `None` when
+/// either part is missing or the port is not a number.
+fn parse_host_port(s: &str) -> Option<(String, u16)> {
+    let (host, port) = s.rsplit_once(':')?;
+    // IPv6 addresses come bracketed, as in `tcp:[::1]:6641`.
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = port.parse().ok()?;
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_string(), port))
+}
+
 impl std::fmt::Display for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Remote::Unix(path) => write!(f, "unix:{}", path.display()),
-            Remote::Tcp { host, port } if host.contains(':') => write!(f, "tcp:[{host}]:{port}"),
-            Remote::Tcp { host, port } => write!(f, "tcp:{host}:{port}"),
+        let (method, host, port) = match self {
+            Remote::Unix(path) => return write!(f, "unix:{}", path.display()),
+            Remote::Tcp { host, port } => ("tcp", host, port),
+            Remote::Ssl { host, port } => ("ssl", host, port),
+        };
+        if host.contains(':') {
+            write!(f, "{method}:[{host}]:{port}")
+        } else {
+            write!(f, "{method}:{host}:{port}")
         }
     }
 }
@@ -105,13 +125,50 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_and_unsupported() {
+    fn parses_ssl_like_tcp() {
+        let v4 = Remote::parse("ssl:10.0.0.1:6641").unwrap();
+        assert_eq!(
+            v4,
+            Remote::Ssl {
+                host: "10.0.0.1".into(),
+                port: 6641
+            }
+        );
+        assert_eq!(v4.to_string(), "ssl:10.0.0.1:6641");
+        let v6 = Remote::parse("ssl:[::1]:6641").unwrap();
+        assert_eq!(
+            v6,
+            Remote::Ssl {
+                host: "::1".into(),
+                port: 6641
+            }
+        );
+        assert_eq!(v6.to_string(), "ssl:[::1]:6641");
+        assert_eq!(
+            Remote::parse_list("ssl:10.0.0.1:6641,ssl:10.0.0.2:6641").unwrap(),
+            vec![
+                v4,
+                Remote::Ssl {
+                    host: "10.0.0.2".into(),
+                    port: 6641
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_bad() {
         for bad in [
             "",
             "unix:",
             "tcp:host",
             "tcp::1",
             "tcp:h:99999",
+            "ssl:",
+            "ssl:host",
+            "ssl::1",
+            "ssl:[]:6641",
+            "ssl:h:port",
             "foo:bar",
             "/path",
         ] {
@@ -120,10 +177,6 @@ mod tests {
                 "{bad}"
             );
         }
-        assert!(matches!(
-            Remote::parse("ssl:1.2.3.4:6641"),
-            Err(Error::UnsupportedRemote(_))
-        ));
         assert!(matches!(
             Remote::parse_list(" , "),
             Err(Error::InvalidRemote(_))

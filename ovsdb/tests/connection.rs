@@ -59,10 +59,10 @@ async fn skips_a_cluster_member_cut_off_from_its_cluster() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn ssl_and_garbage_remotes_are_rejected_up_front() {
+async fn ssl_without_tls_and_garbage_remotes_are_rejected_up_front() {
     assert!(matches!(
         Client::connect("ssl:127.0.0.1:6641").await,
-        Err(Error::UnsupportedRemote(_))
+        Err(Error::TlsRequired(remote)) if remote == "ssl:127.0.0.1:6641"
     ));
     assert!(matches!(
         Client::connect("bogus").await,

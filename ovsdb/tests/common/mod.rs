@@ -21,7 +21,105 @@ pub struct Server {
     pub unix: String,
     /// `tcp:127.0.0.1:<port>` remote.
     pub tcp: String,
+    /// `ssl:127.0.0.1:<port>` remote of [`Server::start_tls`], see [`Server::ssl`].
+    ssl: Option<String>,
 }
+
+/// The PEM files ovsdb-server's `pssl:` remote uses: its key and
+/// certificate, and the CA its clients' certificates must chain to.
+pub struct ServerTls<'a> {
+    /// The server's key and certificate.
+    pub identity: &'a Cert,
+    /// CA certificate clients are checked against.
+    pub ca_cert: &'a Path,
+}
+
+/// A key and its certificate, PEM files.
+pub struct Cert {
+    /// Private key.
+    pub key: PathBuf,
+    /// Certificate.
+    pub cert: PathBuf,
+}
+
+/// CAs and certificates made with the `openssl` CLI in a temp dir (removed
+/// on drop); panics (the test fails) if openssl is missing.
+pub struct Pki {
+    dir: TempDir,
+}
+
+impl Pki {
+    /// An empty PKI dir.
+    pub fn new() -> Pki {
+        Pki {
+            dir: TempDir::new("pki"),
+        }
+    }
+
+    /// Its dir.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A self-signed CA named `name` (EC P-256, X.509 v3, CA:TRUE).
+    pub fn ca(&self, name: &str) -> Cert {
+        let cert = self.cert_paths(name);
+        run(Command::new("openssl")
+            .args(["req", "-x509", "-new", "-nodes", "-days", "30"])
+            .args(EC_P256)
+            .arg("-keyout")
+            .arg(&cert.key)
+            .arg("-out")
+            .arg(&cert.cert)
+            .arg("-subj")
+            .arg(format!("/CN={name}"))
+            .args(["-addext", "basicConstraints=critical,CA:TRUE"]));
+        cert
+    }
+
+    /// A leaf certificate (X.509 v3, CA:FALSE) for subject `CN=cn`, without
+    /// subjectAltName, signed by `ca`; its files are named after `name`.
+    pub fn issue(&self, ca: &Cert, name: &str, cn: &str) -> Cert {
+        let cert = self.cert_paths(name);
+        let csr = self.path().join(format!("{name}.csr"));
+        let ext = self.path().join("leaf.ext");
+        std::fs::write(&ext, "basicConstraints=CA:FALSE\n").unwrap();
+        run(Command::new("openssl")
+            .args(["req", "-new", "-nodes"])
+            .args(EC_P256)
+            .arg("-keyout")
+            .arg(&cert.key)
+            .arg("-out")
+            .arg(&csr)
+            .arg("-subj")
+            .arg(format!("/CN={cn}")));
+        run(Command::new("openssl")
+            .args(["x509", "-req", "-days", "30", "-CAcreateserial"])
+            .arg("-in")
+            .arg(&csr)
+            .arg("-CA")
+            .arg(&ca.cert)
+            .arg("-CAkey")
+            .arg(&ca.key)
+            .arg("-CAserial")
+            .arg(self.path().join(format!("{name}.srl")))
+            .arg("-extfile")
+            .arg(&ext)
+            .arg("-out")
+            .arg(&cert.cert));
+        cert
+    }
+
+    fn cert_paths(&self, name: &str) -> Cert {
+        Cert {
+            key: self.path().join(format!("{name}-key.pem")),
+            cert: self.path().join(format!("{name}-cert.pem")),
+        }
+    }
+}
+
+/// `openssl req` arguments for a fresh EC P-256 key (fast to generate).
+const EC_P256: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
 
 /// A temp dir removed on drop, also when the test panics.
 pub struct TempDir(PathBuf);
@@ -56,20 +154,23 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-fn free_port() -> u16 {
-    // The port is released before ovsdb-server binds it; a clash is possible
-    // in theory but the kernel hands out ephemeral ports round-robin.
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `N` distinct free ports (the listeners are held until all are picked).
+fn free_ports<const N: usize>() -> [u16; N] {
+    // The ports are released before ovsdb-server binds them; a clash is
+    // possible in theory but the kernel hands out ephemeral ports round-robin.
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().unwrap().port())
 }
 
+/// Runs a tool (ovsdb-tool, openssl) and fails the test if it fails or is
+/// missing.
 fn run(cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (is Open vSwitch installed?): {e}"));
+    let out = cmd.output().unwrap_or_else(|e| {
+        let tool = cmd.get_program().to_string_lossy().into_owned();
+        panic!("cannot run {cmd:?} (is {tool} installed?): {e}")
+    });
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}",
@@ -81,20 +182,19 @@ impl Server {
     /// Starts ovsdb-server on a fresh database; panics (the test fails) if
     /// it cannot: a missing ovsdb-server must never look like a pass.
     pub fn start() -> Server {
-        Server::start_with(|_, db| {
-            let schema =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test.ovsschema");
-            run(Command::new("ovsdb-tool")
-                .arg("create")
-                .arg(db)
-                .arg(&schema));
-        })
+        Server::start_with(None, create_test_db)
+    }
+
+    /// [`Server::start`], also listening on `pssl:` (see [`Server::ssl`])
+    /// with `tls`.
+    pub fn start_tls(tls: &ServerTls) -> Server {
+        Server::start_with(Some(tls), create_test_db)
     }
 
     /// Starts a server whose database is a clustered member that joins a
     /// cluster nobody serves: it answers, but is never connected.
     pub fn start_cut_off_cluster_member() -> Server {
-        Server::start_with(|dir, db| {
+        Server::start_with(None, |dir, db| {
             run(Command::new("ovsdb-tool")
                 .arg("join-cluster")
                 .arg(db)
@@ -104,14 +204,23 @@ impl Server {
         })
     }
 
-    fn start_with(create_db: impl FnOnce(&Path, &Path)) -> Server {
+    fn start_with(tls: Option<&ServerTls>, create_db: impl FnOnce(&Path, &Path)) -> Server {
         // A guard from the start, so a failed setup leaves nothing behind.
         let dir = TempDir::new("server");
         let db = dir.path().join("test.db");
         create_db(dir.path(), &db);
         let sock = dir.path().join("db.sock");
-        let port = free_port();
-        let child = Command::new("ovsdb-server")
+        let [port, ssl_port] = free_ports();
+        let mut cmd = Command::new("ovsdb-server");
+        let mut ssl = None;
+        if let Some(tls) = tls {
+            cmd.arg(format!("--private-key={}", tls.identity.key.display()))
+                .arg(format!("--certificate={}", tls.identity.cert.display()))
+                .arg(format!("--ca-cert={}", tls.ca_cert.display()))
+                .arg(format!("--remote=pssl:{ssl_port}:127.0.0.1"));
+            ssl = Some(format!("ssl:127.0.0.1:{ssl_port}"));
+        }
+        let child = cmd
             .arg(&db)
             .arg(format!("--remote=punix:{}", sock.display()))
             .arg(format!("--remote=ptcp:{port}:127.0.0.1"))
@@ -130,6 +239,7 @@ impl Server {
             dir,
             unix: format!("unix:{}", sock.display()),
             tcp: format!("tcp:127.0.0.1:{port}"),
+            ssl,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while !sock.exists() {
@@ -143,6 +253,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         server
+    }
+
+    /// The `ssl:` remote of a server started with [`Server::start_tls`].
+    pub fn ssl(&self) -> &str {
+        self.ssl.as_deref().expect("server started without TLS")
     }
 
     /// The temp dir of this server.
@@ -160,6 +275,14 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn create_test_db(_dir: &Path, db: &Path) {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test.ovsschema");
+    run(Command::new("ovsdb-tool")
+        .arg("create")
+        .arg(db)
+        .arg(&schema));
 }
 
 impl Drop for Server {
