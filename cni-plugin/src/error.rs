@@ -136,12 +136,13 @@ impl PluginError {
     /// unreachable database (retry later) from a failed operation.
     pub fn ovsdb(context: impl Into<String>, source: ovsdb::Error) -> PluginError {
         match source {
-            ovsdb::Error::Connect { .. } | ovsdb::Error::Disconnected | ovsdb::Error::Io(_) => {
-                PluginError::Unreachable {
-                    what: context.into(),
-                    source,
-                }
-            }
+            ovsdb::Error::Connect { .. }
+            | ovsdb::Error::Disconnected
+            | ovsdb::Error::Io(_)
+            | ovsdb::Error::Timeout(_) => PluginError::Unreachable {
+                what: context.into(),
+                source,
+            },
             source => PluginError::Ovsdb {
                 context: context.into(),
                 source,

@@ -1,7 +1,7 @@
 //! One invocation's inputs, gathered once from the environment, stdin and the
 //! node config, and passed to the verbs by reference.
 
-use conf::{NetConf, Network, NodeConfig};
+use conf::{ConfError, NetConf, Network, NodeConfig};
 use ovsdb::Client;
 use serde_json::Value;
 
@@ -45,20 +45,42 @@ impl Request {
 
     /// Connects to the NB database.
     pub async fn connect_nb(&self) -> Result<Client, PluginError> {
-        connect("NB database", &self.node.nb_address).await
+        self.connect("NB database", "nbAddress", &self.node.nb_address)
+            .await
     }
 
     /// Connects to the local OVS database.
     pub async fn connect_ovs(&self) -> Result<Client, PluginError> {
-        connect("OVS database", &self.node.ovs_address).await
+        self.connect("OVS database", "ovsAddress", &self.node.ovs_address)
+            .await
     }
-}
 
-async fn connect(what: &str, remotes: &str) -> Result<Client, PluginError> {
-    Client::connect(remotes)
-        .await
-        .map_err(|source| PluginError::Unreachable {
-            what: format!("{what} ({remotes})"),
-            source,
-        })
+    /// A remote that can never work is a config error (7); one that does
+    /// not answer now is worth retrying (11).
+    async fn connect(
+        &self,
+        what: &str,
+        field: &'static str,
+        remotes: &str,
+    ) -> Result<Client, PluginError> {
+        let tls = self.node.tls.as_ref().map(|t| ovsdb::TlsConfig {
+            private_key: t.private_key.clone(),
+            certificate: t.certificate.clone(),
+            ca_cert: t.ca_cert.clone(),
+        });
+        Client::connect_with(remotes, tls.as_ref())
+            .await
+            .map_err(|source| match source {
+                ovsdb::Error::InvalidRemote(_) | ovsdb::Error::TlsRequired(_) => {
+                    ConfError::invalid(field, source.to_string()).into()
+                }
+                ovsdb::Error::TlsFile { .. } => {
+                    ConfError::invalid("tls", source.to_string()).into()
+                }
+                source => PluginError::Unreachable {
+                    what: format!("{what} ({remotes})"),
+                    source,
+                },
+            })
+    }
 }

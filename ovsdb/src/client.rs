@@ -20,6 +20,11 @@ use crate::{Condition, Error, OpResult, Operation, Remote, Row, TlsConfig};
 /// How long one remote may take to accept the connection and answer an echo.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a request may wait for its reply. A server that accepted the
+/// connection but stopped answering (stuck, or a cluster member that lost
+/// quorum) must not hang the caller until its own caller gives up.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// A connection to one OVSDB server. Cloning is cheap and every clone uses
 /// the same connection; it closes when the last clone (and the last
 /// [`Monitor`]) is dropped.
@@ -33,6 +38,8 @@ struct Inner {
     shared: Arc<Mutex<Shared>>,
     next_id: AtomicU64,
     remote: String,
+    /// [`REQUEST_TIMEOUT`] unless set otherwise, in milliseconds.
+    request_timeout_ms: AtomicU64,
     /// Column kinds by (db, table), so each monitor does not fetch the
     /// (large) schema again; a schema changes only on a server upgrade,
     /// which drops the connection anyway.
@@ -179,9 +186,16 @@ impl Client {
                 shared,
                 next_id: AtomicU64::new(1),
                 remote,
+                request_timeout_ms: AtomicU64::new(REQUEST_TIMEOUT.as_millis() as u64),
                 kinds: Mutex::default(),
             }),
         }
+    }
+
+    /// Sets how long each request waits for its reply (all clones share it).
+    pub fn set_request_timeout(&self, timeout: Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.inner.request_timeout_ms.store(ms, Ordering::Relaxed);
     }
 
     /// The remote this client is connected to, for logs and errors.
@@ -220,8 +234,18 @@ impl Client {
             lock(&self.inner.shared).pending.remove(&id);
             return Err(Error::Disconnected);
         }
-        // The sender is dropped without a value only if the task ended.
-        rx.await.unwrap_or(Err(Error::Disconnected))
+        let timeout = Duration::from_millis(self.inner.request_timeout_ms.load(Ordering::Relaxed));
+        match tokio::time::timeout(timeout, rx).await {
+            // The sender is dropped without a value only if the task ended.
+            Ok(reply) => reply.unwrap_or(Err(Error::Disconnected)),
+            Err(_) => {
+                lock(&self.inner.shared).pending.remove(&id);
+                Err(Error::Timeout(format!(
+                    "no answer to {method} from {} within {timeout:?}",
+                    self.inner.remote
+                )))
+            }
+        }
     }
 
     /// Runs `ops` as one transaction on `db`. Any op-level error becomes

@@ -178,3 +178,30 @@ async fn pending_request_fails_when_the_connection_drops() {
     assert!(matches!(result, Err(Error::Disconnected)), "{result:?}");
     fake.await.unwrap();
 }
+
+/// A server that accepts but never answers fails a request with Timeout
+/// after the client's request timeout, instead of hanging the caller.
+#[tokio::test(flavor = "current_thread")]
+async fn a_silent_server_times_out() {
+    let dir = TempDir::new("silent");
+    let path = dir.path().join("silent.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    let silent = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        // Read everything, answer nothing.
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink).await;
+    });
+    // A lone remote is used once it accepts: the request is what times out.
+    let client = Client::connect(&format!("unix:{}", path.display()))
+        .await
+        .unwrap();
+    client.set_request_timeout(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    match client.echo().await {
+        Err(Error::Timeout(what)) => assert!(what.contains("echo"), "{what}"),
+        other => panic!("expected Error::Timeout, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    silent.abort();
+}

@@ -3,9 +3,10 @@
 # ones. Sourced by scripts/test, scripts/demo, scripts/bench and .ci/run.
 
 # OVS/OVN for the sandbox; ping, ethtool, iperf3, nc for real packets; jq for
-# the scripts; the reference CNI plugins for the benchmark.
+# the scripts; the reference CNI plugins for the benchmark; openssl for the
+# TLS tests' certificates.
 UDN_PACKAGES=(openvswitch-switch ovn-central ovn-host iproute2 iputils-ping
-    ethtool iperf3 netcat-openbsd jq containernetworking-plugins procps)
+    ethtool iperf3 netcat-openbsd jq containernetworking-plugins procps openssl)
 
 # ensure_packages [PKG...]: apt-get install whichever are not installed
 # (all of UDN_PACKAGES without arguments).
