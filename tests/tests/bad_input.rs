@@ -205,6 +205,11 @@ fn invalid_network_config_is_code_7() {
             "another plugin's type",
         ),
         (
+            with("nbAddress", json!("nb.example:6641")),
+            &["nbAddress"],
+            "a remote that can never work",
+        ),
+        (
             with("topology", json!("layer3")),
             &["topology", "layer3"],
             "layer3 not built yet",
