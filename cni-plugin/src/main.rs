@@ -25,27 +25,28 @@ use crate::error::PluginError;
 use crate::request::Request;
 
 fn main() -> ExitCode {
+    // Logging starts before anything is validated, so a request rejected for
+    // its environment or config leaves a line in the node's log too.
+    let node = std::env::var_os("CNI_COMMAND").map(|_| NodeConfig::load());
+    if let Some(Ok(node)) = &node {
+        log::init(node);
+    }
     let env = match CniEnv::from_process() {
         Ok(None) => return cli::run(),
         Ok(Some(env)) => env,
-        Err(err) => return answer(Err(err), LATEST),
+        Err(err) => return rejected(err, LATEST),
     };
     let mut stdin = Vec::new();
     if let Err(source) = std::io::stdin().read_to_end(&mut stdin) {
-        return answer(
-            Err(PluginError::Io {
-                context: "reading the network config from stdin".into(),
-                source,
-            }),
-            LATEST,
-        );
+        let context = "reading the network config from stdin".into();
+        return rejected(PluginError::Io { context, source }, LATEST);
     }
     if env.command == Command::Version {
         return version_info(&stdin);
     }
     let conf = match NetConf::from_slice(&stdin) {
         Ok(conf) => conf,
-        Err(err) => return answer(Err(err.into()), LATEST),
+        Err(err) => return rejected(err.into(), LATEST),
     };
     let cni_version = conf.cni_version.clone().unwrap_or_default();
     let reply_version = if SUPPORTED_VERSIONS.contains(&cni_version.as_str()) {
@@ -53,16 +54,27 @@ fn main() -> ExitCode {
     } else {
         LATEST
     };
-    let outcome = request(env, stdin, conf, cni_version.clone()).and_then(|req| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|source| PluginError::Io { context: "starting the runtime".into(), source })?;
-        let span = tracing::info_span!("cni", command = req.env.command.as_str(),
-            container = %req.env.container_id, network = %req.network.name, ifname = %req.env.ifname);
-        runtime.block_on(dispatch(&req).instrument(span))
-    });
+    let node = node.unwrap_or_else(NodeConfig::load);
+    let req = match request(env, stdin, conf, cni_version.clone(), node) {
+        Ok(req) => req,
+        Err(err) => return rejected(err, reply_version),
+    };
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| PluginError::Io { context: "starting the runtime".into(), source })
+        .and_then(|runtime| {
+            let span = tracing::info_span!("cni", command = req.env.command.as_str(),
+                container = %req.env.container_id, network = %req.network.name, ifname = %req.env.ifname);
+            runtime.block_on(dispatch(&req).instrument(span))
+        });
     answer(outcome, reply_version)
+}
+
+/// A request refused before any work: logged, then answered.
+fn rejected(err: PluginError, cni_version: &str) -> ExitCode {
+    tracing::error!(step = "validate", code = err.code(), "rejected: {err}");
+    answer(Err(err), cni_version)
 }
 
 /// Validates the inputs in the order libcni's skel does (version, then
@@ -72,11 +84,11 @@ fn request(
     stdin: Vec<u8>,
     conf: NetConf,
     cni_version: String,
+    node: Result<NodeConfig, conf::ConfError>,
 ) -> Result<Request, PluginError> {
     version::require(&cni_version, env.command.as_str())?;
     let network = Network::from_conf(&conf)?;
-    let node = NodeConfig::load()?.with_overrides(&conf);
-    log::init(&node);
+    let node = node?.with_overrides(&conf);
     let for_add = env.command == Command::Add;
     let args = AttachArgs::parse(&env.args, &conf, &env.container_id, &env.ifname, for_add)?;
     if let Some(claim) = &args.claim {

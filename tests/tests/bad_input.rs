@@ -45,6 +45,31 @@ fn unsupported_cni_version_is_code_1() {
     }
 }
 
+/// A request refused before any work still leaves a line in the node's log,
+/// naming the problem.
+#[test]
+fn rejected_requests_are_logged() {
+    let net = Network::layer2("logged", "10.50.0.0/24");
+    let version = format!("9.9.{}", std::process::id());
+    add_with_conf(
+        &net,
+        net.config_at(&version),
+        1,
+        &["cniVersion"],
+        "unknown version",
+    );
+    let node: Value =
+        serde_json::from_slice(&std::fs::read(sandbox().node_config(1)).expect("node config"))
+            .expect("node config JSON");
+    let log_file = node["logFile"].as_str().expect("the sandbox sets logFile");
+    let log = std::fs::read_to_string(log_file).expect("log file");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("rejected") && l.contains(&version)),
+        "no log line for the rejected request in {log_file}"
+    );
+}
+
 #[test]
 fn missing_netns_path_is_code_3() {
     let net = Network::layer2("nonetns", "10.50.0.0/24");
