@@ -55,7 +55,7 @@ pub async fn setup_pod_interface(
     host_name: &str,
     pod: &PodInterface,
 ) -> Result<VethPair, Error> {
-    let veth = create_pod_veth(host, pod_ns, host_name, pod).await?;
+    let veth = create_pod_veth(host, Handle::new(pod_ns)?, pod_ns, host_name, pod).await?;
     configure_pod_interface(host, &veth, pod).await
 }
 
@@ -68,16 +68,17 @@ pub struct CreatedVeth<'a> {
     host_name: String,
 }
 
-/// The first half of [`setup_pod_interface`]: checks both names and creates
-/// the pair, the pod end already in `pod_ns` with its name, MAC and MTU.
-/// Nothing is left behind on error.
+/// The first half of [`setup_pod_interface`], with a handle the caller
+/// already holds in `pod_ns`: checks both names and creates the pair, the
+/// pod end already in `pod_ns` with its name, MAC and MTU. Nothing is left
+/// behind on error.
 pub async fn create_pod_veth<'a>(
     host: &Handle,
+    pod_handle: Handle,
     pod_ns: &'a Netns,
     host_name: &str,
     pod: &PodInterface,
 ) -> Result<CreatedVeth<'a>, Error> {
-    let pod_handle = Handle::new(pod_ns)?;
     if pod_handle.link_index(&pod.name).await?.is_some() {
         return Err(Error::LinkExists(pod.name.clone()));
     }

@@ -76,7 +76,7 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
         }
     };
     match wiring
-        .attach(&pod_ns, netns_path, &port, delegated.as_ref())
+        .attach(pod, &pod_ns, netns_path, &port, delegated.as_ref())
         .await
     {
         Ok(attachment) => Ok(attachment.render(req.prev_result(), &req.cni_version)),
@@ -161,6 +161,7 @@ impl Wiring<'_> {
     /// Everything after the logical port: veth, OVS port, ovn-installed.
     async fn attach(
         &self,
+        pod: Handle,
         pod_ns: &Netns,
         netns_path: &Path,
         port: &LogicalPort,
@@ -193,7 +194,7 @@ impl Wiring<'_> {
                 .collect(),
             disable_tx_checksum: self.node.netdev,
         };
-        let veth = netns::create_pod_veth(self.host, pod_ns, &host_ifname, &interface).await?;
+        let veth = netns::create_pod_veth(self.host, pod, pod_ns, &host_ifname, &interface).await?;
         tracing::info!(step = "veth", host_ifname = %host_ifname, "veth created");
 
         let external_ids = ids::interface_external_ids(req, self.lsp, &port.mac, &port.addresses);
