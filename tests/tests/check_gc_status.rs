@@ -190,3 +190,27 @@ fn gc_of_one_nad_keeps_the_pods_of_another_nad_on_the_same_network() {
         "yellow's interface kept"
     );
 }
+
+/// A logical port whose OVS side is already gone (a lost DEL, a node that
+/// crashed) is collected from the NB database too, freeing its address.
+#[test]
+fn gc_collects_a_logical_port_whose_ovs_port_is_gone() {
+    let net = Network::layer2("gcnbonly", "10.38.0.0/29");
+    let orphan = Pod::add(&net, 1);
+    let host_veth = orphan.host_veth().expect("ADD reports the host veth");
+    sandbox().vsctl(1, &["del-port", "br-int", &host_veth]);
+    assert!(
+        ovn::lsp(&orphan.lsp_name()).is_some(),
+        "the LSP is still there"
+    );
+
+    let mut conf = net.conf.clone();
+    conf["cni.dev/valid-attachments"] = json!([]);
+    Call::new("GC", 1).config(&conf).run().expect_ok("GC");
+    assert!(
+        ovn::lsp(&orphan.lsp_name()).is_none(),
+        "GC collected the orphan LSP"
+    );
+    let next = Pod::add(&net, 1);
+    assert_eq!(next.ip(), orphan.ip(), "its address is free again");
+}
