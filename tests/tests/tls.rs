@@ -20,41 +20,21 @@ impl Pki {
         std::fs::create_dir_all(&dir).expect("pki dir");
         let pki = Pki(dir);
         for ca in ["ca", "other-ca"] {
-            pki.openssl(&[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                &pki.file(&format!("{ca}.key")),
-                "-out",
-                &pki.file(&format!("{ca}.pem")),
-                "-days",
-                "1",
-                "-subj",
-                &format!("/CN={ca}"),
-            ]);
+            pki.new_key_and_request(
+                ca,
+                &[
+                    "-x509",
+                    "-days",
+                    "1",
+                    "-out",
+                    &pki.file(&format!("{ca}.pem")),
+                ],
+            );
         }
         std::fs::write(pki.0.join("leaf.ext"), "basicConstraints=CA:FALSE\n").expect("ext");
         // Named after components, not addresses, as ovs-pki names them.
         for leaf in ["ovnnb", "ovn-udn-cni"] {
-            pki.openssl(&[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                &pki.file(&format!("{leaf}.key")),
-                "-out",
-                &pki.file(&format!("{leaf}.csr")),
-                "-subj",
-                &format!("/CN={leaf}"),
-            ]);
+            pki.new_key_and_request(leaf, &["-out", &pki.file(&format!("{leaf}.csr"))]);
             pki.openssl(&[
                 "x509",
                 "-req",
@@ -82,6 +62,23 @@ impl Pki {
 
     fn openssl(&self, args: &[&str]) {
         process::must("openssl", args);
+    }
+
+    /// A new P-256 key `<name>.key` and a request (or, with `-x509`, a
+    /// self-signed CA certificate) for `CN=<name>`, written where `out` says.
+    fn new_key_and_request(&self, name: &str, out: &[&str]) {
+        let key = self.file(&format!("{name}.key"));
+        let subject = format!("/CN={name}");
+        let mut args = vec![
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ];
+        args.extend(["-nodes", "-keyout", &key, "-subj", &subject]);
+        args.extend_from_slice(out);
+        self.openssl(&args);
     }
 
     /// A node config for chassis 1 reaching NB at `nb` with `ca` as the CA.
