@@ -120,26 +120,22 @@ cni_error() {
         <<<"$1" 2>/dev/null || echo "${1:-<no output>}"
 }
 
-# pod_add NODE NS POD NETCONF: prints the CNI result; on failure prints the
-# plugin's error on stderr and returns non-zero.
-pod_add() {
-    local out rc=0
-    out=$(ovn_cni "$1" ADD "$2" "$3" "$4") || rc=$?
+# pod_cni CMD NODE NS POD NETCONF: runs CNI verb CMD and prints its output
+# (ADD's result); on failure prints the plugin's error on stderr and returns
+# non-zero.
+pod_cni() {
+    local cmd=$1 out rc=0
+    shift
+    out=$(ovn_cni "$1" "$cmd" "$2" "$3" "$4") || rc=$?
     if ((rc != 0)); then
-        echo "ADD $2/$3 on node$1 failed (exit $rc): $(cni_error "$out")" >&2
+        echo "$cmd $2/$3 on node$1 failed (exit $rc): $(cni_error "$out")" >&2
         return "$rc"
     fi
-    echo "$out"
+    [[ -z $out ]] || echo "$out"
 }
 
-pod_del() {
-    local out rc=0
-    out=$(ovn_cni "$1" DEL "$2" "$3" "$4") || rc=$?
-    if ((rc != 0)); then
-        echo "DEL $2/$3 on node$1 failed (exit $rc): $(cni_error "$out")" >&2
-        return "$rc"
-    fi
-}
+pod_add() { pod_cni ADD "$@"; }
+pod_del() { pod_cni DEL "$@"; }
 
 # ---------------------------------------------------------------- results ---
 
