@@ -25,15 +25,18 @@ use crate::error::PluginError;
 use crate::request::Request;
 
 fn main() -> ExitCode {
+    if std::env::var_os("CNI_COMMAND").is_none() {
+        return cli::run();
+    }
     // Logging starts before anything is validated, so a request rejected for
     // its environment or config leaves a line in the node's log too.
-    let node = std::env::var_os("CNI_COMMAND").map(|_| NodeConfig::load());
-    if let Some(Ok(node)) = &node {
+    let node = NodeConfig::load();
+    if let Ok(node) = &node {
         log::init(node);
     }
     let env = match CniEnv::from_process() {
-        Ok(None) => return cli::run(),
         Ok(Some(env)) => env,
+        Ok(None) => return cli::run(),
         Err(err) => return rejected(err, LATEST),
     };
     let mut stdin = Vec::new();
@@ -54,7 +57,6 @@ fn main() -> ExitCode {
     } else {
         LATEST
     };
-    let node = node.unwrap_or_else(NodeConfig::load);
     let req = match request(env, stdin, conf, cni_version.clone(), node) {
         Ok(req) => req,
         Err(err) => return rejected(err, reply_version),
