@@ -12,7 +12,10 @@ mod subnet;
 
 pub use error::ConfError;
 pub use mac::{MacAddr, mac_for_addresses, random_local_mac};
-pub use naming::{PodRef, host_veth_name, lsp_name, prefix, switch_name};
+pub use naming::{
+    PodRef, host_veth_name, localnet_port_name, lsp_name, prefix, router_name, router_port_names,
+    switch_name,
+};
 pub use netconf::{NetConf, RuntimeConfig, ValidAttachment};
 pub use network::{DEFAULT_MTU, Network, Role, Topology};
 pub use node::{DEFAULT_NODE_CONFIG_PATH, NODE_CONFIG_ENV, NodeConfig, Tls};

@@ -51,6 +51,22 @@ pub fn switch_name(network: &Network, chassis: &str) -> String {
     }
 }
 
+/// A layer3 network's cluster router, joining its per-chassis switches.
+pub fn router_name(network: &Network) -> String {
+    format!("{}ovn_cluster_router", prefix(&network.name))
+}
+
+/// The router port facing a layer3 switch (`rtos-<switch>`) and the
+/// switch port facing the router (`stor-<switch>`).
+pub fn router_port_names(switch: &str) -> (String, String) {
+    (format!("rtos-{switch}"), format!("stor-{switch}"))
+}
+
+/// A localnet network's port to the physical network.
+pub fn localnet_port_name(network: &Network) -> String {
+    format!("{}ovn_localnet_port", prefix(&network.name))
+}
+
 /// The Logical_Switch_Port name of an attachment.
 pub fn lsp_name(network: &Network, pod: &PodRef) -> String {
     match pod {
@@ -117,6 +133,18 @@ mod tests {
         };
         assert_eq!(lsp_name(&n, &c), "net.a_0123456789ab_eth0");
         assert_eq!(switch_name(&n, "node7"), "net.a_node7");
+        assert_eq!(router_name(&n), "net.a_ovn_cluster_router");
+        assert_eq!(
+            router_port_names("net.a_node7"),
+            ("rtos-net.a_node7".into(), "stor-net.a_node7".into())
+        );
+    }
+
+    #[test]
+    fn localnet_names() {
+        let n = network(r#"{"name":"phys-net","topology":"localnet"}"#);
+        assert_eq!(switch_name(&n, "node1"), "phys.net_ovn_localnet_switch");
+        assert_eq!(localnet_port_name(&n), "phys.net_ovn_localnet_port");
     }
 
     #[test]
