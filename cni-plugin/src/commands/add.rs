@@ -6,7 +6,6 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use conf::Role;
 use ipnet::IpNet;
 use netns::{Handle, Netns, PodInterface, Route};
 use ovsdb::Client;
@@ -22,7 +21,7 @@ use crate::ovn::ids;
 use crate::ovn::nb::{self, LogicalPort, PortRequest};
 use crate::ovn::ovs::{self, NodeInfo};
 use crate::request::Request;
-use crate::topology::{self, Topology};
+use crate::topology::{self, Segment};
 
 /// Runs ADD and returns the CNI result.
 pub async fn add(req: &Request) -> Result<Value, PluginError> {
@@ -43,7 +42,9 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
     let host = Handle::new(&Netns::current()?)?;
     let (nb, ovs) = tokio::try_join!(req.connect_nb(), req.connect_ovs())?;
     let node = ovs::read_node(&ovs, &req.node.bridge, req.node.chassis.as_deref()).await?;
-    let topology = topology::for_network(&req.network)?;
+    // Also refuses a localnet network this chassis has no bridge for. A
+    // layer3 node switch it creates stays, like every shared topology row.
+    let segment = topology::prepare(&nb, &req.network, &node).await?;
     // The checks that need nothing undone are behind us: from here on,
     // whatever fails undoes everything.
     let delegated = ipam_plugin
@@ -57,7 +58,7 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
         host: &host,
         node: &node,
         lsp: &lsp,
-        topology: &*topology,
+        segment: &segment,
     };
     let release_ipam = || {
         if let Some(plugin) = ipam_plugin
@@ -98,7 +99,7 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
 
 fn port_request<'a>(
     req: &'a Request,
-    topology: &'a dyn Topology,
+    segment: &'a Segment,
     node: &NodeInfo,
     lsp: &'a str,
     static_ips: &'a [String],
@@ -108,8 +109,8 @@ fn port_request<'a>(
         network: &req.network.name,
         sandbox: &req.env.container_id,
         ifname: &req.env.ifname,
-        switch: topology.switch(&node.chassis),
-        pool: topology.pool(),
+        switch: &segment.switch,
+        pool: segment.pool(),
         static_ips,
         static_mac: req.args.static_mac,
         random_mac: conf::random_local_mac(random_bytes()?),
@@ -139,7 +140,7 @@ struct Wiring<'a> {
     host: &'a Handle,
     node: &'a NodeInfo,
     lsp: &'a str,
-    topology: &'a dyn Topology,
+    segment: &'a Segment,
 }
 
 impl Wiring<'_> {
@@ -151,7 +152,7 @@ impl Wiring<'_> {
             None => req.args.static_ips.clone(),
         };
         tracing::info!(step = "allocate", lsp = %self.lsp, chassis = %self.node.chassis, "creating logical port");
-        let request = port_request(req, self.topology, self.node, self.lsp, &static_ips)?;
+        let request = port_request(req, self.segment, self.node, self.lsp, &static_ips)?;
         let port = nb::create_port(self.nb, &request).await?;
         tracing::info!(step = "allocate", lsp = %self.lsp, mac = %mac_text(&port.mac),
             addresses = ?port.addresses, "logical port ready");
@@ -170,13 +171,10 @@ impl Wiring<'_> {
         let req = self.req;
         let host_ifname = req.host_ifname();
         let (gateways, routes) = match delegated {
-            Some(d) => (
-                d.gateways.clone(),
-                delegated_routes(self.topology, req.network.role, d),
-            ),
+            Some(d) => (d.gateways.clone(), delegated_routes(self.segment, d)),
             None => {
-                let gateways = self.topology.gateways(&port.addresses);
-                let routes = self.topology.routes(&gateways);
+                let gateways = self.segment.gateways(&port.addresses);
+                let routes = self.segment.routes(&gateways);
                 (gateways, routes)
             }
         };
@@ -227,15 +225,13 @@ impl Wiring<'_> {
     }
 }
 
-/// The IPAM plugin's routes and, on a primary network, a default route via
-/// its gateway for each family it left without one.
-fn delegated_routes(topology: &dyn Topology, role: Role, d: &Delegated) -> Vec<(IpNet, IpAddr)> {
+/// The IPAM plugin's routes and, via its gateways, the topology's routes
+/// (defaults on a primary network) it left out.
+fn delegated_routes(segment: &Segment, d: &Delegated) -> Vec<(IpNet, IpAddr)> {
     let mut routes = d.routes.clone();
-    if role == Role::Primary {
-        for default in topology.routes(&d.gateways) {
-            if !routes.iter().any(|(dst, _)| *dst == default.0) {
-                routes.push(default);
-            }
+    for route in segment.routes(&d.gateways) {
+        if !routes.iter().any(|(dst, _)| *dst == route.0) {
+            routes.push(route);
         }
     }
     routes

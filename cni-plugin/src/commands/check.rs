@@ -82,9 +82,10 @@ pub async fn check(req: &Request) -> Result<(), PluginError> {
             ));
         }
     }
-    let topology = topology::for_network(&req.network)?;
-    let gateways = topology.gateways(&link.addresses);
-    for (destination, gateway) in topology.routes(&gateways) {
+    let node = ovs::read_node(&ovs_client, &req.node.bridge, req.node.chassis.as_deref()).await?;
+    let segment = topology::existing(&nb_client, &req.network, &node.chassis).await?;
+    let gateways = segment.gateways(&link.addresses);
+    for (destination, gateway) in segment.routes(&gateways) {
         if !link
             .routes
             .iter()

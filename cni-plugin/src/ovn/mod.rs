@@ -3,6 +3,7 @@
 
 pub mod ids;
 pub mod nb;
+pub mod node_switch;
 pub mod ovs;
 pub mod port_record;
 mod retry;

@@ -15,7 +15,7 @@ use super::retry::{MAX_ATTEMPTS, backoff};
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
 use crate::ipam::Pool;
-use crate::topology::SwitchSpec;
+use crate::topology::{FixedPort, SwitchSpec};
 
 /// external_ids key naming an LSP's network.
 pub const NETWORK_KEY: &str = "k8s.ovn.org/network";
@@ -31,7 +31,7 @@ pub struct PortRequest<'a> {
     /// The interface in that container.
     pub ifname: &'a str,
     /// The switch, created if absent.
-    pub switch: SwitchSpec,
+    pub switch: &'a SwitchSpec,
     /// Where addresses come from.
     pub pool: Pool<'a>,
     /// Static addresses requested by the runtime.
@@ -237,6 +237,19 @@ fn write_ops(
         lsp_row,
         "lsp",
     ));
+    // A new switch comes with the topology's own ports (a localnet port).
+    let mut port_names = vec!["lsp".to_owned()];
+    if switch_uuid.is_none() {
+        for (i, fixed) in req.switch.ports.iter().enumerate() {
+            let name = format!("fixed{i}");
+            ops.push(Operation::insert_named(
+                "Logical_Switch_Port",
+                fixed_port_row(fixed),
+                &name,
+            ));
+            port_names.push(name);
+        }
+    }
     ops.push(match switch_uuid {
         Some(uuid) => Operation::mutate(
             "Logical_Switch",
@@ -247,7 +260,7 @@ fn write_ops(
             "Logical_Switch",
             Row::new()
                 .with("name", Value::string(&req.switch.name))
-                .with("ports", Value::named_uuid_set(["lsp"]))
+                .with("ports", Value::named_uuid_set(port_names))
                 .with(
                     "external_ids",
                     Value::string_map(req.switch.external_ids.clone()),
@@ -332,9 +345,23 @@ pub async fn delete_port(nb: &Client, name: &str, sandbox: &str) -> Result<bool,
     )))
 }
 
+/// The row of a port that belongs to the topology, not to a pod.
+pub fn fixed_port_row(port: &FixedPort) -> Row {
+    let mut row = Row::new()
+        .with("name", Value::string(&port.name))
+        .with("type", Value::string(&port.kind))
+        .with("addresses", Value::string_set(port.addresses.clone()))
+        .with("options", Value::string_map(port.options.clone()))
+        .with("external_ids", Value::string_map(port.external_ids.clone()));
+    if let Some(tag) = port.tag_request {
+        row = row.with("tag_request", Value::integer(i64::from(tag)));
+    }
+    row
+}
+
 /// Every attempt lost a race: the NB database is too busy right now, and
 /// the runtime should try again later.
-fn too_many_conflicts(context: String) -> PluginError {
+pub fn too_many_conflicts(context: String) -> PluginError {
     PluginError::Busy(format!(
         "{context}: NB database busy, {MAX_ATTEMPTS} transactions lost a race"
     ))

@@ -18,6 +18,8 @@ pub struct NodeInfo {
     pub bridge_uuid: String,
     /// Userspace datapath: TX checksum offload must be off on pod ends.
     pub netdev: bool,
+    /// Physical networks this chassis bridges (`ovn-bridge-mappings` keys).
+    pub bridge_mappings: Vec<String>,
 }
 
 /// Reads the bridge and the chassis name in one round trip.
@@ -40,10 +42,16 @@ pub async fn read_node(
         )
         .await
         .map_err(|e| PluginError::ovsdb("reading the local OVS database", e))?;
-    let system_id = results
+    let mut system_ids = results
         .first()
         .and_then(|r| r.rows.first())
-        .and_then(|row| row.map("external_ids").remove("system-id"));
+        .map(|row| row.map("external_ids"))
+        .unwrap_or_default();
+    let system_id = system_ids.remove("system-id");
+    let bridge_mappings = system_ids
+        .get("ovn-bridge-mappings")
+        .map(|m| physical_networks(m))
+        .unwrap_or_default();
     let bridge_row = results.get(1).and_then(|r| r.rows.first()).ok_or_else(|| {
         PluginError::NodeNotReady(format!("bridge {bridge} does not exist in the local OVS"))
     })?;
@@ -59,7 +67,17 @@ pub async fn read_node(
         chassis,
         bridge_uuid: bridge_row.uuid().unwrap_or_default().to_owned(),
         netdev: bridge_row.str("datapath_type") == Some("netdev"),
+        bridge_mappings,
     })
+}
+
+/// `physnet:br-ex,other:br-other` -> the physical network names.
+fn physical_networks(mappings: &str) -> Vec<String> {
+    mappings
+        .split(',')
+        .filter_map(|m| m.split_once(':'))
+        .map(|(physnet, _)| physnet.trim().to_owned())
+        .collect()
 }
 
 /// Adds Port+Interface `name` to the bridge, marked transient so an OVS
@@ -205,4 +223,18 @@ pub async fn interface_ids(
         .await
         .map_err(|e| PluginError::ovsdb(format!("reading interface {name}"), e))?;
     Ok(rows.first().map(|row| row.map("external_ids")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bridge_mappings_name_physical_networks() {
+        assert_eq!(
+            physical_networks("physnet:br-ex, tenant:br-t"),
+            vec!["physnet".to_owned(), "tenant".to_owned()]
+        );
+        assert!(physical_networks("").is_empty());
+    }
 }

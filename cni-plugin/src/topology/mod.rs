@@ -1,15 +1,24 @@
-//! Each topology plans its own OVN rows behind one trait, chosen from the
-//! config in one place; the verbs never branch on the topology name.
+//! What differs between layer2, layer3 and localnet networks, resolved once
+//! per verb into a [`Segment`]: the switch a pod on this chassis plugs into,
+//! the addresses it may get there, its gateway and its routes. The verbs
+//! never branch on the topology name.
 
 mod layer2;
+mod layer3;
+mod localnet;
 
 use std::net::IpAddr;
 
-use conf::{Network, Topology as Kind};
+use conf::{Network, Subnet, Topology as Kind};
 use ipnet::IpNet;
+use ovsdb::Client;
 
 use crate::error::PluginError;
-use crate::ipam::Pool;
+use crate::ipam::{Pool, pool::gateway};
+use crate::ovn::node_switch;
+use crate::ovn::ovs::NodeInfo;
+
+pub use layer3::{allocate_node_subnets, recorded_node_subnets, segment as layer3_segment};
 
 /// The logical switch an attachment plugs into, as it is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,33 +29,121 @@ pub struct SwitchSpec {
     pub external_ids: Vec<(String, String)>,
     /// Its other_config.
     pub other_config: Vec<(String, String)>,
+    /// Ports created with the switch (a localnet port).
+    pub ports: Vec<FixedPort>,
 }
 
-/// What differs between layer2, layer3 and localnet networks.
-pub trait Topology {
-    /// The switch a pod on `chassis` plugs into.
-    fn switch(&self, chassis: &str) -> SwitchSpec;
+/// A port of the topology itself rather than of a pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixedPort {
+    /// Logical_Switch_Port name.
+    pub name: String,
+    /// Its `type` (`localnet`, `router`).
+    pub kind: String,
+    /// Its `addresses`.
+    pub addresses: Vec<String>,
+    /// Its options.
+    pub options: Vec<(String, String)>,
+    /// Its `tag_request` (the VLAN of a localnet port).
+    pub tag_request: Option<u16>,
+    /// Its external_ids.
+    pub external_ids: Vec<(String, String)>,
+}
+
+/// The part of a network that pods on one chassis attach to.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// The switch, created with the first port if absent.
+    pub switch: SwitchSpec,
+    /// Where pod addresses come from: the network's subnets, or on layer3
+    /// this chassis' node subnets.
+    pub subnets: Vec<Subnet>,
+    /// Never handed out.
+    pub excludes: Vec<IpNet>,
+    /// The first host address of each subnet is the gateway.
+    pub has_gateway: bool,
+    /// Destinations the pod reaches through the gateway of their family.
+    pub routed: Vec<IpNet>,
+}
+
+impl Segment {
     /// The address space IPAM allocates from.
-    fn pool(&self) -> Pool<'_>;
-    /// The gateway of each family the pod has an address in, if any.
-    fn gateways(&self, addresses: &[IpNet]) -> Vec<IpAddr>;
-    /// The routes the pod gets via those gateways.
-    fn routes(&self, gateways: &[IpAddr]) -> Vec<(IpNet, IpAddr)>;
-}
+    pub fn pool(&self) -> Pool<'_> {
+        Pool {
+            subnets: &self.subnets,
+            excludes: &self.excludes,
+            reserve_gateway: self.has_gateway,
+        }
+    }
 
-/// The topology of `network`.
-pub fn for_network(network: &Network) -> Result<Box<dyn Topology + '_>, PluginError> {
-    match network.topology {
-        Kind::Layer2 => Ok(Box::new(layer2::Layer2 { network })),
-        other => Err(PluginError::Unsupported(format!(
-            "topology: {} networks are not supported by this version yet (layer2 is)",
-            other.as_str()
-        ))),
+    /// The gateway of each family the pod has an address in, if any.
+    pub fn gateways(&self, addresses: &[IpNet]) -> Vec<IpAddr> {
+        if !self.has_gateway {
+            return Vec::new();
+        }
+        addresses
+            .iter()
+            .filter_map(|a| self.subnets.iter().find(|s| s.cidr.contains(&a.addr())))
+            .map(|s| gateway(s.cidr))
+            .collect()
+    }
+
+    /// The pod's routes via those gateways, each family via its own.
+    pub fn routes(&self, gateways: &[IpAddr]) -> Vec<(IpNet, IpAddr)> {
+        gateways
+            .iter()
+            .flat_map(|gw| {
+                self.routed
+                    .iter()
+                    .filter(|dst| dst.addr().is_ipv4() == gw.is_ipv4())
+                    .map(|dst| (*dst, *gw))
+            })
+            .collect()
     }
 }
 
-/// external_ids every switch of a network carries.
-fn network_ids(network: &Network) -> Vec<(String, String)> {
+/// The segment for an ADD on `node`, creating what must exist before a pod
+/// can plug in (a layer3 node switch with its subnet and router port) and
+/// refusing a localnet network this chassis has no bridge for.
+pub async fn prepare(
+    nb: &Client,
+    network: &Network,
+    node: &NodeInfo,
+) -> Result<Segment, PluginError> {
+    match network.topology {
+        Kind::Layer2 => Ok(layer2::segment(network)),
+        Kind::Localnet => {
+            localnet::check_mapping(network, node)?;
+            Ok(localnet::segment(network))
+        }
+        Kind::Layer3 => {
+            let subnets = node_switch::ensure(nb, network, &node.chassis).await?;
+            Ok(layer3::segment(network, &node.chassis, &subnets))
+        }
+    }
+}
+
+/// The segment as ADD left it on `chassis`, for CHECK: nothing is created.
+pub async fn existing(
+    nb: &Client,
+    network: &Network,
+    chassis: &str,
+) -> Result<Segment, PluginError> {
+    match network.topology {
+        Kind::Layer2 => Ok(layer2::segment(network)),
+        Kind::Localnet => Ok(localnet::segment(network)),
+        Kind::Layer3 => match node_switch::node_subnets(nb, network, chassis).await? {
+            Some(subnets) => Ok(layer3::segment(network, chassis, &subnets)),
+            None => Err(PluginError::CheckFailed(format!(
+                "layer3 switch {} of chassis {chassis} has no node subnet",
+                conf::switch_name(network, chassis)
+            ))),
+        },
+    }
+}
+
+/// external_ids every switch, router and fixed port of a network carries.
+pub fn network_ids(network: &Network) -> Vec<(String, String)> {
     vec![
         ("k8s.ovn.org/network".into(), network.name.clone()),
         ("k8s.ovn.org/role".into(), network.role.as_str().into()),
@@ -55,4 +152,25 @@ fn network_ids(network: &Network) -> Vec<(String, String)> {
             network.topology.as_str().into(),
         ),
     ]
+}
+
+/// `other_config` telling OVN a switch's subnets: one IPv4 `subnet` and one
+/// IPv6 `ipv6_prefix` (the prefix address, as OVN reads it).
+fn subnet_config(cidrs: impl IntoIterator<Item = IpNet>) -> Vec<(String, String)> {
+    let mut config = Vec::new();
+    for cidr in cidrs {
+        let entry = match cidr {
+            IpNet::V4(v4) => ("subnet", v4.to_string()),
+            IpNet::V6(v6) => ("ipv6_prefix", v6.network().to_string()),
+        };
+        if !config.iter().any(|(k, _): &(String, String)| k == entry.0) {
+            config.push((entry.0.to_owned(), entry.1));
+        }
+    }
+    config
+}
+
+/// A default route destination for each family.
+fn default_routes() -> Vec<IpNet> {
+    vec![IpNet::V4(Default::default()), IpNet::V6(Default::default())]
 }
