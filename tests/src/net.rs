@@ -50,6 +50,17 @@ pub fn assert_ping(ns: &str, ip: &str) {
     assert!(ping(ns, ip), "{ns} cannot ping {ip}");
 }
 
+/// The TTL of the first echo reply from `ip` (after it is reachable): 64
+/// from a neighbour, one less per router on the way.
+pub fn reply_ttl(ns: &str, ip: &str) -> u8 {
+    assert_ping(ns, ip);
+    let done = ping_once(ns, ip);
+    let text = done.stdout_text();
+    text.split_whitespace()
+        .find_map(|word| word.strip_prefix("ttl=")?.parse().ok())
+        .unwrap_or_else(|| panic!("no ttl in the ping output of {ns} -> {ip}: {text}"))
+}
+
 /// Panics if `ns` gets any reply from `ip` in three one-second tries.
 pub fn assert_no_ping(ns: &str, ip: &str) {
     let done = exec_in(

@@ -38,6 +38,28 @@ impl Network {
         Network { name, conf }
     }
 
+    /// A secondary layer3 network on `subnets` (`CIDR[/hostPrefix]`,
+    /// comma-separated); `tag` becomes part of the name.
+    pub fn layer3(tag: &str, subnets: &str) -> Network {
+        Network::layer2(tag, subnets)
+            .with("topology", json!("layer3"))
+            .with("role", json!("secondary"))
+    }
+
+    /// A localnet network onto the sandbox's physical network `physnet`,
+    /// with `subnets` (empty: no IPAM); `tag` becomes part of the name.
+    pub fn localnet(tag: &str, physnet: &str, subnets: &str) -> Network {
+        let net = Network::layer2(tag, subnets)
+            .with("topology", json!("localnet"))
+            .with("role", json!("secondary"))
+            .with("physicalNetworkName", json!(physnet));
+        if subnets.is_empty() {
+            net.with("subnets", Value::Null)
+        } else {
+            net
+        }
+    }
+
     /// Sets top-level config key `key` (or removes it with `Value::Null`).
     pub fn with(mut self, key: &str, value: Value) -> Network {
         let obj = self.conf.as_object_mut().expect("config is an object");
@@ -66,14 +88,40 @@ impl Network {
         self.conf["netAttachDefName"].as_str()
     }
 
-    /// Name of the network's layer2 logical switch.
-    pub fn switch_name(&self) -> String {
-        format!("{}ovn_layer2_switch", ovn_prefix(&self.name))
+    /// The `topology` of the config.
+    pub fn topology(&self) -> &str {
+        self.conf["topology"].as_str().unwrap_or("layer2")
     }
 
-    /// Every LSP the network has in NB now.
+    /// Name of the logical switch pods on chassis `node<node>` plug into.
+    pub fn switch_on(&self, node: usize) -> String {
+        let prefix = ovn_prefix(&self.name);
+        match self.topology() {
+            "layer3" => format!("{prefix}node{node}"),
+            "localnet" => format!("{prefix}ovn_localnet_switch"),
+            _ => format!("{prefix}ovn_layer2_switch"),
+        }
+    }
+
+    /// Name of the network's one switch (layer2, localnet).
+    pub fn switch_name(&self) -> String {
+        self.switch_on(1)
+    }
+
+    /// Name of a layer3 network's cluster router.
+    pub fn router_name(&self) -> String {
+        format!("{}ovn_cluster_router", ovn_prefix(&self.name))
+    }
+
+    /// Every pod LSP the network has in NB now (router and localnet ports,
+    /// which belong to the topology, are not counted).
     pub fn lsp_names(&self) -> std::collections::BTreeSet<String> {
-        ovn::lsp_names_of_network(&self.name, &self.switch_name())
+        let switches: Vec<String> = ovn::switches_of_network(&self.name)
+            .iter()
+            .filter_map(|ls| ovn::column_str(ls, "name").map(str::to_owned))
+            .chain([self.switch_name()])
+            .collect();
+        ovn::lsp_names_of_network(&self.name, &switches)
     }
 }
 
@@ -83,14 +131,18 @@ impl Drop for Network {
         let Some(sb) = crate::sandbox::try_sandbox() else {
             return;
         };
-        let _ = crate::process::attempt(
-            "ovn-nbctl",
-            &[
-                &format!("--db={}", sb.nb_remote()),
-                "--if-exists",
-                "ls-del",
-                &self.switch_name(),
-            ],
-        );
+        let nbctl = |args: &[&str]| {
+            let db = format!("--db={}", sb.nb_remote());
+            let _ = crate::process::attempt("ovn-nbctl", &[&[db.as_str()], args].concat());
+        };
+        let switches: Vec<String> = ovn::switches_of_network(&self.name)
+            .iter()
+            .filter_map(|ls| ovn::column_str(ls, "name").map(str::to_owned))
+            .chain([self.switch_name()])
+            .collect();
+        for switch in &switches {
+            nbctl(&["--if-exists", "ls-del", switch]);
+        }
+        nbctl(&["--if-exists", "lr-del", &self.router_name()]);
     }
 }

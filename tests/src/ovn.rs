@@ -65,17 +65,24 @@ pub fn lsp(name: &str) -> Option<Row> {
     rows.pop()
 }
 
-/// Names of every LSP of a network: those tagged with it and those on its
-/// switch `switch`, so a port that lacks its tag is still counted.
-pub fn lsp_names_of_network(network: &str, switch: &str) -> BTreeSet<String> {
-    let mut names: BTreeSet<String> = nb_find(
+/// Names of every pod LSP of a network: those tagged with it and those on
+/// its switches `switches`, so a port that lacks its tag is still counted.
+/// Ports with a `type` (router, localnet) belong to the topology: left out.
+pub fn lsp_names_of_network(network: &str, switches: &[String]) -> BTreeSet<String> {
+    let tagged = nb_find(
         "Logical_Switch_Port",
         &[&format!("external_ids:k8s.ovn.org/network={network}")],
-    )
-    .iter()
-    .filter_map(|r| column_str(r, "name").map(str::to_owned))
-    .collect();
-    for ls in switches_named(switch) {
+    );
+    let typed: BTreeSet<&str> = tagged
+        .iter()
+        .filter(|r| column_str(r, "type").is_some_and(|t| !t.is_empty()))
+        .filter_map(|r| column_str(r, "name"))
+        .collect();
+    let mut names: BTreeSet<String> = tagged
+        .iter()
+        .filter_map(|r| column_str(r, "name").map(str::to_owned))
+        .collect();
+    for ls in switches.iter().flat_map(|s| switches_named(s)) {
         let uuid = column_str(&ls, "_uuid").unwrap_or_default().to_owned();
         let out = sandbox().nbctl(&["lsp-list", &uuid]);
         // Lines look like `<uuid> (<name>)`.
@@ -85,6 +92,7 @@ pub fn lsp_names_of_network(network: &str, switch: &str) -> BTreeSet<String> {
             }
         }
     }
+    names.retain(|n| !typed.contains(n.as_str()));
     names
 }
 

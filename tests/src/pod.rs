@@ -336,6 +336,13 @@ impl Pod {
         self.spec.call(command)
     }
 
+    /// Runs CHECK with the ADD result as prevResult, as a runtime does.
+    pub fn check(&self) -> Reply {
+        let mut conf = self.spec.conf.clone();
+        conf["prevResult"] = self.result.clone();
+        self.call("CHECK").config(&conf).run()
+    }
+
     /// Runs DEL now; later drops won't repeat it once it succeeded.
     pub fn del(&mut self) -> Reply {
         let reply = self.call("DEL").run();

@@ -235,9 +235,14 @@ fn invalid_network_config_is_code_7() {
             "a remote that can never work",
         ),
         (
-            with("topology", json!("layer3")),
-            &["topology", "layer3"],
-            "layer3 not built yet",
+            with("subnets", json!("10.51.0.0/24/16")),
+            &["subnets", "/16"],
+            "host prefix shorter than the subnet",
+        ),
+        (
+            with("vlanID", json!(100)),
+            &["vlanID"],
+            "a VLAN on a layer2 network",
         ),
     ];
     for (conf, needles, what) in cases {

@@ -5,28 +5,19 @@ use std::collections::BTreeSet;
 use e2e::net;
 use e2e::ovn::{self, column_str};
 use e2e::{Call, Network, Pod, PodSpec, sandbox};
-use serde_json::{Value, json};
-
-fn with_prev_result(pod: &Pod) -> Value {
-    let mut conf = pod.spec.conf.clone();
-    conf["prevResult"] = pod.result.clone();
-    conf
-}
+use serde_json::json;
 
 #[test]
 fn check_passes_after_add_and_names_a_missing_address() {
     let net = Network::layer2("check", "10.26.0.0/24");
     let pod = Pod::add(&net, 2);
-    pod.call("CHECK")
-        .config(&with_prev_result(&pod))
-        .run()
-        .expect_ok("CHECK after ADD");
+    pod.check().expect_ok("CHECK after ADD");
     let cidr = pod.cidrs()[0].clone();
     e2e::process::must(
         "ip",
         &["-n", pod.ns(), "addr", "del", &cidr, "dev", "ovn-udn1"],
     );
-    let reply = pod.call("CHECK").config(&with_prev_result(&pod)).run();
+    let reply = pod.check();
     reply.expect_failure_naming(&[&pod.ip()], "CHECK after the address was removed");
 }
 
@@ -37,10 +28,7 @@ fn check_notices_a_missing_ovs_port_or_lsp() {
     let port_gone = Pod::add(&net, 1);
     let lsp_gone = Pod::add(&net, 2);
     for pod in [&port_gone, &lsp_gone] {
-        pod.call("CHECK")
-            .config(&with_prev_result(pod))
-            .run()
-            .expect_ok("CHECK after ADD");
+        pod.check().expect_ok("CHECK after ADD");
     }
 
     let ifs = ovn::interfaces_of_sandbox(1, &port_gone.spec.container_id);
@@ -48,24 +36,16 @@ fn check_notices_a_missing_ovs_port_or_lsp() {
         .expect("interface name")
         .to_owned();
     sandbox().vsctl(1, &["del-port", "br-int", &if_name]);
-    port_gone
-        .call("CHECK")
-        .config(&with_prev_result(&port_gone))
-        .run()
-        .expect_failure_naming(
-            &[&if_name, "ovs", "port", "ovn-installed"],
-            "CHECK without OVS port",
-        );
+    port_gone.check().expect_failure_naming(
+        &[&if_name, "ovs", "port", "ovn-installed"],
+        "CHECK without OVS port",
+    );
 
     sandbox().nbctl(&["lsp-del", &lsp_gone.lsp_name()]);
-    lsp_gone
-        .call("CHECK")
-        .config(&with_prev_result(&lsp_gone))
-        .run()
-        .expect_failure_naming(
-            &[&lsp_gone.lsp_name(), "logical switch port", "lsp"],
-            "CHECK without LSP",
-        );
+    lsp_gone.check().expect_failure_naming(
+        &[&lsp_gone.lsp_name(), "logical switch port", "lsp"],
+        "CHECK without LSP",
+    );
 }
 
 #[test]
@@ -73,10 +53,7 @@ fn check_at_0_4_0_passes_after_add() {
     let net = Network::layer2("check04", "10.27.0.0/24").with("cniVersion", json!("0.4.0"));
     let pod = Pod::add(&net, 1);
     assert_eq!(pod.result["cniVersion"], "0.4.0");
-    pod.call("CHECK")
-        .config(&with_prev_result(&pod))
-        .run()
-        .expect_ok("CHECK 0.4.0");
+    pod.check().expect_ok("CHECK 0.4.0");
 }
 
 /// GC on node1 with one valid attachment removes the other node1 ports of
