@@ -10,6 +10,7 @@ pub mod names;
 pub mod net;
 pub mod network;
 pub mod ovn;
+pub mod physnet;
 pub mod plugin;
 pub mod pod;
 pub mod process;

@@ -99,8 +99,7 @@ impl Sandbox {
             (1..=self.nodes).contains(&node),
             "chassis node{node} not in sandbox"
         );
-        let prefix = std::env::var("OVN_SANDBOX_NS_PREFIX").unwrap_or_else(|_| "udn-".into());
-        format!("{prefix}node{node}")
+        format!("{}node{node}", ns_prefix())
     }
 
     /// Chassis name (OVN system-id) of `node`.
@@ -128,4 +127,9 @@ impl Sandbox {
         all.extend_from_slice(args);
         process::must("ovs-vsctl", &all)
     }
+}
+
+/// The sandbox's namespace prefix (`$OVN_SANDBOX_NS_PREFIX`, default `udn-`).
+pub fn ns_prefix() -> String {
+    std::env::var("OVN_SANDBOX_NS_PREFIX").unwrap_or_else(|_| "udn-".into())
 }
