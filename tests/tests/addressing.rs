@@ -2,7 +2,7 @@
 //! and dual-stack attachments.
 
 use e2e::net::{self, assert_ping};
-use e2e::{Network, Pod, PodSpec, process};
+use e2e::{Network, Pod, PodSpec, process, sandbox};
 use serde_json::{Value, json};
 
 fn pod_mac(pod: &Pod) -> String {
@@ -67,13 +67,16 @@ fn static_ip_and_mac_through_every_channel() {
 }
 
 #[test]
-fn configured_mtu_reaches_the_pod_interface() {
+fn configured_mtu_reaches_both_veth_ends_and_the_result() {
     let net = Network::layer2("mtu", "10.61.0.0/24").with("mtu", json!(1300));
     let pod = Pod::add(&net, 2);
     let link = net::link(pod.ns(), "ovn-udn1").expect("pod interface");
     assert_eq!(link["mtu"], 1300);
-    if let Some(mtu) = pod.pod_interface().get("mtu") {
-        assert_eq!(mtu, &json!(1300), "result interface mtu");
+    let host_veth = pod.host_veth().expect("host end in the result");
+    let host = net::link(&sandbox().node_netns(2), &host_veth).expect("host end");
+    assert_eq!(host["mtu"], 1300, "host end");
+    for interface in pod.result["interfaces"].as_array().expect("interfaces") {
+        assert_eq!(interface["mtu"], json!(1300), "result: {interface}");
     }
 }
 

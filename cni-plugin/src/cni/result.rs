@@ -50,7 +50,11 @@ impl Attachment {
         let mut ips = field("ips");
         let mut routes = field("routes");
         let host_index = interfaces.len();
-        interfaces.push(json!({"name": self.host_ifname, "mac": mac_text(&self.host_mac)}));
+        interfaces.push(json!({
+            "name": self.host_ifname,
+            "mac": mac_text(&self.host_mac),
+            "mtu": self.mtu,
+        }));
         interfaces.push(json!({
             "name": self.pod_ifname,
             "mac": mac_text(&self.pod_mac),
@@ -145,6 +149,7 @@ mod tests {
         let r = attachment().render(None, "1.1.0");
         assert_eq!(r["interfaces"][1]["mac"], "0a:58:c0:a8:00:03");
         assert_eq!(r["interfaces"][1]["mtu"], 1400);
+        assert_eq!(r["interfaces"][0]["mtu"], 1400, "host end");
         assert_eq!(r["ips"][0]["gateway"], "192.168.0.1");
         assert_eq!(r["ips"][0]["interface"], 1);
         assert!(r["ips"][1].get("gateway").is_none());
