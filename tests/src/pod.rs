@@ -124,6 +124,16 @@ impl PodSpec {
         }
     }
 
+    /// Another interface, `ifname`, of the pod `pod` (same namespace,
+    /// sandbox and identity) on `net`, as Multus adds secondary networks.
+    pub fn another_interface(pod: &Pod, net: &Network, ifname: &str) -> PodSpec {
+        let mut spec = PodSpec::new(net, pod.spec.node).ifname(ifname);
+        spec.k8s = pod.spec.k8s.clone();
+        spec.container_id = pod.spec.container_id.clone();
+        spec.netns = Netns::existing(pod.ns());
+        spec
+    }
+
     /// Sets variable `name` for every call of this pod, DEL on drop included.
     pub fn env(mut self, name: &str, value: &str) -> PodSpec {
         self.env.push((name.into(), value.into()));

@@ -379,10 +379,7 @@ fn a_failure_after_the_port_exists_is_rolled_back() {
 fn a_second_attachment_of_one_nad_is_refused() {
     let net = Network::layer2("twice", "10.33.0.0/24");
     let first = Pod::add(&net, 1);
-    let mut second = PodSpec::new(&net, 1).ifname("net2");
-    second.k8s = first.spec.k8s.clone();
-    second.container_id = first.spec.container_id.clone();
-    second.netns = e2e::Netns::existing(first.ns());
+    let second = PodSpec::another_interface(&first, &net, "net2");
     second.call("ADD").run().expect_error_naming(
         101,
         &["already attached", "ovn-udn1"],
