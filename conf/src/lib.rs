@@ -16,7 +16,7 @@ pub use naming::{
     PodRef, host_veth_name, localnet_port_name, lsp_name, prefix, router_name, router_port_names,
     switch_name,
 };
-pub use netconf::{NetConf, RuntimeConfig, ValidAttachment};
+pub use netconf::{Dns, NetConf, RuntimeConfig, ValidAttachment};
 pub use network::{DEFAULT_MTU, Network, Role, Topology};
 pub use node::{DEFAULT_NODE_CONFIG_PATH, NODE_CONFIG_ENV, NodeConfig, Tls};
 pub use subnet::Subnet;

@@ -48,6 +48,9 @@ pub struct NetConf {
     pub ready_timeout: Option<u64>,
     /// A delegated IPAM plugin's config.
     pub ipam: Option<Value>,
+    /// DNS settings (spec §"Network Configuration"): the name servers are
+    /// handed to DHCP guests.
+    pub dns: Option<Dns>,
     /// Capability arguments from the runtime.
     pub runtime_config: Option<RuntimeConfig>,
     /// Conventional `args` (spec "args" convention).
@@ -70,6 +73,14 @@ pub struct RuntimeConfig {
     pub ips: Vec<String>,
     /// Capability `mac`: a static MAC.
     pub mac: Option<String>,
+}
+
+/// The spec's `dns` section; only the name servers matter here.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Dns {
+    /// Name server addresses.
+    #[serde(default)]
+    pub nameservers: Vec<String>,
 }
 
 /// One entry of `cni.dev/valid-attachments` (GC).

@@ -1,5 +1,7 @@
 //! A validated network: what the verbs act on.
 
+use std::net::IpAddr;
+
 use ipnet::IpNet;
 
 use crate::subnet::{parse_cidr, split_list};
@@ -76,6 +78,8 @@ pub struct Network {
     pub physical_network_name: String,
     /// Attachments with an IPAM claim keep IP and MAC.
     pub allow_persistent_ips: bool,
+    /// Name servers for DHCP guests (`dns.nameservers`).
+    pub dns_servers: Vec<IpAddr>,
 }
 
 impl Network {
@@ -164,6 +168,14 @@ impl Network {
                 ));
             }
         }
+        let allow_persistent_ips = conf.allow_persistent_ips.unwrap_or(false);
+        if allow_persistent_ips && topology == Topology::Layer3 {
+            return Err(ConfError::invalid(
+                "allowPersistentIPs",
+                "a layer3 network gives each node its own subnet, so an address cannot follow a VM (use layer2 or localnet)",
+            ));
+        }
+        let dns_servers = parse_dns(conf.dns.as_ref())?;
         Ok(Network {
             physical_network_name: conf
                 .physical_network_name
@@ -177,7 +189,8 @@ impl Network {
             mtu,
             nad: conf.net_attach_def_name.clone(),
             vlan_id: conf.vlan_id,
-            allow_persistent_ips: conf.allow_persistent_ips.unwrap_or(false),
+            allow_persistent_ips,
+            dns_servers,
         })
     }
 }
@@ -213,6 +226,20 @@ fn parse_subnets(text: &str, topology: Topology) -> Result<Vec<Subnet>, ConfErro
         subnets.push(subnet);
     }
     Ok(subnets)
+}
+
+fn parse_dns(dns: Option<&crate::netconf::Dns>) -> Result<Vec<IpAddr>, ConfError> {
+    dns.map_or(&[][..], |d| &d.nameservers)
+        .iter()
+        .map(|server| {
+            server.trim().parse().map_err(|_| {
+                ConfError::invalid(
+                    "dns.nameservers",
+                    format!("{server:?} is not an IP address"),
+                )
+            })
+        })
+        .collect()
 }
 
 fn parse_excludes(text: Option<&str>, subnets: &[Subnet]) -> Result<Vec<IpNet>, ConfError> {
@@ -318,6 +345,14 @@ mod tests {
             (r#"{"name":"x","vlanID":100}"#, "`vlanID`"),
             (r#"{"name":"x","topology":"layer3"}"#, "`subnets`"),
             (r#"{"name":"x","type":"bridge"}"#, "`type`"),
+            (
+                r#"{"name":"x","topology":"layer3","subnets":"10.0.0.0/16","allowPersistentIPs":true}"#,
+                "`allowPersistentIPs`",
+            ),
+            (
+                r#"{"name":"x","dns":{"nameservers":["resolver"]}}"#,
+                "`dns.nameservers`",
+            ),
             (
                 r#"{"name":"x","subnets":"10.0.0.0/24","ipam":{"type":"host-local"}}"#,
                 "`ipam`",
