@@ -83,9 +83,6 @@ pub enum PluginError {
         /// The plugin's message.
         msg: String,
     },
-    /// A feature the config asks for is not built yet.
-    #[error("{0}")]
-    Unsupported(String),
     /// Reading stdin or another local I/O failed.
     #[error("{context}: {source}")]
     Io {
@@ -105,7 +102,7 @@ impl PluginError {
             PluginError::Environment(_) => 4,
             PluginError::Io { .. } => 5,
             PluginError::Conf(conf::ConfError::Decode(_)) => 6,
-            PluginError::Conf(_) | PluginError::Unsupported(_) => 7,
+            PluginError::Conf(_) => 7,
             PluginError::Unreachable { .. }
             | PluginError::NodeNotReady(_)
             | PluginError::Busy(_) => 11,

@@ -92,15 +92,8 @@ fn request(
     let network = Network::from_conf(&conf)?;
     let node = node?.with_overrides(&conf);
     let for_add = env.command == Command::Add;
-    let args = AttachArgs::parse(&env.args, &conf, &env.container_id, &env.ifname, for_add)?;
-    if let Some(claim) = &args.claim {
-        if network.allow_persistent_ips {
-            return Err(PluginError::Unsupported(format!(
-                "IPAM claim {claim:?}: persistent IPs (allowPersistentIPs) are not supported by this version yet"
-            )));
-        }
-        tracing::info!(claim = %claim, "IPAM claim ignored: the network does not set allowPersistentIPs");
-    }
+    let mut args = AttachArgs::parse(&env.args, &conf, &env.container_id, &env.ifname, for_add)?;
+    args.resolve_claim(&network);
     Ok(Request {
         env,
         stdin,

@@ -108,6 +108,27 @@ impl AttachArgs {
     }
 }
 
+impl AttachArgs {
+    /// On a network with `allowPersistentIPs`, an IPAM claim owns the
+    /// attachment: its port is named after the claim, in the pod's
+    /// namespace (`default` for a runtime without one). Elsewhere a claim
+    /// is ignored, with a log line. Returns whether the claim is honoured.
+    pub fn resolve_claim(&mut self, network: &conf::Network) -> bool {
+        let Some(claim) = &self.claim else {
+            return false;
+        };
+        if !network.allow_persistent_ips {
+            tracing::info!(claim = %claim, "IPAM claim ignored: the network does not set allowPersistentIPs");
+            return false;
+        }
+        self.pod = PodRef::Claim {
+            namespace: self.namespace.clone().unwrap_or_else(|| "default".into()),
+            claim: claim.clone(),
+        };
+        true
+    }
+}
+
 /// `K=V;K=V`, rejecting unknown keys unless `IgnoreUnknown` is true.
 fn parse_cni_args(text: &str) -> Result<Vec<(String, String)>, PluginError> {
     let mut pairs = Vec::new();

@@ -6,6 +6,8 @@
 use std::net::IpAddr;
 use std::path::Path;
 
+use conf::{Role, Topology};
+
 use ipnet::IpNet;
 use netns::{Handle, Netns, PodInterface, Route};
 use ovsdb::Client;
@@ -17,9 +19,9 @@ use crate::cni::env::Command;
 use crate::cni::result::{Attachment, mac_text};
 use crate::error::PluginError;
 use crate::ipam::delegate::{self, Delegated};
-use crate::ovn::ids;
 use crate::ovn::nb::{self, LogicalPort, PortRequest};
 use crate::ovn::ovs::{self, NodeInfo};
+use crate::ovn::{claim, dhcp, ids};
 use crate::request::Request;
 use crate::topology::{self, Segment};
 
@@ -91,6 +93,12 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
             if let Err(undo) = teardown(&nb, &ovs, &host, &parts).await {
                 tracing::error!(step = "rollback", "rollback incomplete: {undo}");
             }
+            // A claim this ADD reserved goes too; an older one stays reserved.
+            if let Some(claim) = req.claim().filter(|_| port.created)
+                && let Err(undo) = claim::release(&nb, &req.network.name, &claim).await
+            {
+                tracing::error!(step = "rollback", "releasing claim {claim} failed: {undo}");
+            }
             release_ipam();
             Err(err)
         }
@@ -100,22 +108,26 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
 fn port_request<'a>(
     req: &'a Request,
     segment: &'a Segment,
-    node: &NodeInfo,
+    node: &'a NodeInfo,
     lsp: &'a str,
     static_ips: &'a [String],
+    claim: Option<&'a str>,
 ) -> Result<PortRequest<'a>, PluginError> {
     Ok(PortRequest {
         name: lsp,
         network: &req.network.name,
         sandbox: &req.env.container_id,
+        chassis: &node.chassis,
+        claim,
         ifname: &req.env.ifname,
         switch: &segment.switch,
         pool: segment.pool(),
         static_ips,
         static_mac: req.args.static_mac,
         random_mac: conf::random_local_mac(random_bytes()?),
-        external_ids: ids::lsp_external_ids(req),
+        external_ids: ids::lsp_external_ids(req, &node.chassis),
         options: ids::lsp_options(req, &node.chassis),
+        dhcp: Vec::new(),
     })
 }
 
@@ -152,7 +164,22 @@ impl Wiring<'_> {
             None => req.args.static_ips.clone(),
         };
         tracing::info!(step = "allocate", lsp = %self.lsp, chassis = %self.node.chassis, "creating logical port");
-        let request = port_request(req, self.segment, self.node, self.lsp, &static_ips)?;
+        let claim = req.claim();
+        let mut request = port_request(
+            req,
+            self.segment,
+            self.node,
+            self.lsp,
+            &static_ips,
+            claim.as_deref(),
+        )?;
+        // A VM on a primary layer2 network gets its claimed address by DHCP.
+        if claim.is_some()
+            && req.network.role == Role::Primary
+            && req.network.topology == Topology::Layer2
+        {
+            request.dhcp = dhcp::ensure(self.nb, &req.network, &self.segment.subnets).await?;
+        }
         let port = nb::create_port(self.nb, &request).await?;
         tracing::info!(step = "allocate", lsp = %self.lsp, mac = %mac_text(&port.mac),
             addresses = ?port.addresses, "logical port ready");

@@ -36,10 +36,10 @@ pub async fn check(req: &Request) -> Result<(), PluginError> {
     let Some(port) = port_record::find_port(&nb_client, &lsp_name).await? else {
         return fail(format!("logical switch port {lsp_name} does not exist"));
     };
-    if port.sandbox() != Some(req.env.container_id.as_str()) {
+    if !port.attached_to(&req.env.container_id) {
+        let owners: Vec<String> = port.attachments().into_iter().map(|a| a.sandbox).collect();
         return fail(format!(
-            "logical switch port {lsp_name} belongs to sandbox {:?}",
-            port.sandbox()
+            "logical switch port {lsp_name} belongs to sandbox {owners:?}"
         ));
     }
 

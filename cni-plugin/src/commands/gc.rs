@@ -45,17 +45,20 @@ pub async fn gc(req: &Request) -> Result<(), PluginError> {
         result = result.and(teardown(&nb_client, &ovs_client, &host, &parts).await);
     }
     // Logical ports whose OVS side is already gone (node crash, lost DEL).
-    for port in port_record::ports_on_chassis(&nb_client, &req.network, &node.chassis).await? {
-        if is_valid(&port.external_ids) {
-            continue;
+    // A claimed port only loses the attachment: the VM's address stays.
+    for port in port_record::network_ports(&nb_client, &req.network).await? {
+        for attachment in port.attachments() {
+            let key = (attachment.sandbox.clone(), attachment.ifname.clone());
+            if attachment.chassis != node.chassis || valid.contains(&key) {
+                continue;
+            }
+            tracing::info!(step = "gc", lsp = %port.name, sandbox = %attachment.sandbox, "removing stale attachment of a logical port");
+            result = result.and(
+                nb::delete_port(&nb_client, &port.name, &attachment.sandbox)
+                    .await
+                    .map(drop),
+            );
         }
-        let sandbox = port.sandbox().unwrap_or_default();
-        tracing::info!(step = "gc", lsp = %port.name, "removing stale logical port");
-        result = result.and(
-            nb::delete_port(&nb_client, &port.name, sandbox)
-                .await
-                .map(drop),
-        );
     }
     result
 }

@@ -5,6 +5,8 @@
 use conf::MacAddr;
 use ipnet::IpNet;
 
+use super::claim::{self, CLAIM_KEY};
+use super::port_record::Attachment;
 use super::{NAD_KEY, nb::NETWORK_KEY};
 use crate::cni::result::mac_text;
 use crate::request::Request;
@@ -21,30 +23,52 @@ fn pairs<const N: usize>(fixed: [(&str, &str); N], optional: &[(&str, Option<&st
         .collect()
 }
 
-/// The logical switch port's external_ids.
-pub fn lsp_external_ids(req: &Request) -> Pairs {
-    pairs(
+/// The logical switch port's external_ids. A claimed port outlives its
+/// pods: instead of one owner it records the attachment on `chassis`.
+pub fn lsp_external_ids(req: &Request, chassis: &str) -> Pairs {
+    let mut ids = pairs(
         [
             ("pod", "true"),
             (NETWORK_KEY, &req.network.name),
             ("k8s.ovn.org/topology", req.network.topology.as_str()),
-            ("sandbox", &req.env.container_id),
-            ("pod-if-name", &req.env.ifname),
         ],
         &[
             ("namespace", req.args.namespace.as_deref()),
             (NAD_KEY, req.network.nad.as_deref()),
         ],
-    )
+    );
+    match req.claim() {
+        Some(claim) => {
+            ids.push((CLAIM_KEY.into(), claim));
+            ids.push(claim::attachment_id(&Attachment {
+                chassis: chassis.to_owned(),
+                sandbox: req.env.container_id.clone(),
+                ifname: req.env.ifname.clone(),
+            }));
+        }
+        None => {
+            ids.push(("sandbox".into(), req.env.container_id.clone()));
+            ids.push(("pod-if-name".into(), req.env.ifname.clone()));
+        }
+    }
+    ids
 }
 
 /// The logical switch port's options: bound on this chassis only, and to
-/// this pod incarnation when its UID is known.
+/// this pod incarnation when its UID is known (not for a claim, which
+/// several pods share during a migration).
 pub fn lsp_options(req: &Request, chassis: &str) -> Pairs {
     pairs(
         [("requested-chassis", chassis)],
-        &[("iface-id-ver", req.args.pod_uid.as_deref())],
+        &[("iface-id-ver", pod_uid(req))],
     )
+}
+
+fn pod_uid(req: &Request) -> Option<&str> {
+    req.args
+        .pod_uid
+        .as_deref()
+        .filter(|_| req.claim().is_none())
 }
 
 /// The OVS interface's external_ids; `iface-id` is what ovn-controller
@@ -68,7 +92,7 @@ pub fn interface_external_ids(
             (NETWORK_KEY, &req.network.name),
         ],
         &[
-            ("iface-id-ver", req.args.pod_uid.as_deref()),
+            ("iface-id-ver", pod_uid(req)),
             (NAD_KEY, req.network.nad.as_deref()),
         ],
     )
@@ -98,11 +122,14 @@ mod tests {
         .expect("env")
         .expect("cni");
         let conf = NetConf::from_slice(json.as_bytes()).expect("conf");
-        let args = AttachArgs::parse(cni_args, &conf, "c0ffee", "ovn-udn1", true).expect("args");
+        let network = Network::from_conf(&conf).expect("network");
+        let mut args =
+            AttachArgs::parse(cni_args, &conf, "c0ffee", "ovn-udn1", true).expect("args");
+        args.resolve_claim(&network);
         Request {
             env,
             stdin: json.as_bytes().to_vec(),
-            network: Network::from_conf(&conf).expect("network"),
+            network,
             conf,
             cni_version: "1.1.0".into(),
             node: NodeConfig::default(),
@@ -120,7 +147,7 @@ mod tests {
             "K8S_POD_NAMESPACE=blue;K8S_POD_NAME=a;K8S_POD_UID=u1",
             r#"{"name":"blue","topology":"layer2","netAttachDefName":"blue/blue"}"#,
         );
-        let lsp = map(lsp_external_ids(&req));
+        let lsp = map(lsp_external_ids(&req, "node1"));
         for (k, v) in [
             ("pod", "true"),
             ("k8s.ovn.org/network", "blue"),
@@ -167,9 +194,36 @@ mod tests {
     }
 
     #[test]
+    fn a_claimed_port_records_its_attachment_and_no_pod_uid() {
+        let req = request(
+            "K8S_POD_NAMESPACE=vms;K8S_POD_NAME=launcher;K8S_POD_UID=u1;IPAM_CLAIM=vm-a.net",
+            r#"{"name":"l2","allowPersistentIPs":true,"subnets":"10.0.0.0/24"}"#,
+        );
+        assert_eq!(req.lsp_name(), "l2_vms_vm-a.net");
+        let lsp = map(lsp_external_ids(&req, "node1"));
+        assert_eq!(lsp.get(CLAIM_KEY).map(String::as_str), Some("vms/vm-a.net"));
+        assert_eq!(
+            lsp.get("k8s.ovn.org/attached.node1").map(String::as_str),
+            Some("c0ffee/ovn-udn1")
+        );
+        assert!(!lsp.contains_key("sandbox"));
+        assert!(!map(lsp_options(&req, "node1")).contains_key("iface-id-ver"));
+        let mac = MacAddr::new(0x0a, 0x58, 10, 0, 0, 5);
+        assert!(!map(interface_external_ids(&req, "x", &mac, &[])).contains_key("iface-id-ver"));
+
+        // Without allowPersistentIPs the claim is ignored: a pod port.
+        let req = request(
+            "K8S_POD_NAMESPACE=vms;K8S_POD_NAME=launcher;IPAM_CLAIM=vm-a.net",
+            r#"{"name":"l2","subnets":"10.0.0.0/24"}"#,
+        );
+        assert_eq!(req.lsp_name(), "l2_vms_launcher");
+        assert!(req.claim().is_none());
+    }
+
+    #[test]
     fn a_plain_container_has_no_kubernetes_keys() {
         let req = request("", r#"{"name":"n"}"#);
-        let lsp = map(lsp_external_ids(&req));
+        let lsp = map(lsp_external_ids(&req, "node1"));
         assert!(!lsp.contains_key("namespace") && !lsp.contains_key("k8s.ovn.org/nad"));
         assert!(!map(lsp_options(&req, "node1")).contains_key("iface-id-ver"));
     }

@@ -1,6 +1,8 @@
 //! Programming OVN: the logical port in the NB database (`nb`) and the OVS
 //! port that ovn-controller binds to it (`ovs`).
 
+pub mod claim;
+pub mod dhcp;
 pub mod ids;
 pub mod nb;
 pub mod node_switch;

@@ -10,7 +10,8 @@ use ipnet::IpNet;
 use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
 
 use super::NB_DB;
-use super::port_record::{PortRecord, find_port, lsp_columns};
+use super::claim;
+use super::port_record::{Attachment, PortRecord, find_port, lsp_columns};
 use super::retry::{MAX_ATTEMPTS, backoff};
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
@@ -28,6 +29,10 @@ pub struct PortRequest<'a> {
     pub network: &'a str,
     /// The container id the port is for.
     pub sandbox: &'a str,
+    /// The chassis it runs on.
+    pub chassis: &'a str,
+    /// The IPAM claim (`namespace/claim`) the port is reserved for.
+    pub claim: Option<&'a str>,
     /// The interface in that container.
     pub ifname: &'a str,
     /// The switch, created if absent.
@@ -44,6 +49,8 @@ pub struct PortRequest<'a> {
     pub external_ids: Vec<(String, String)>,
     /// LSP options (requested-chassis, iface-id-ver).
     pub options: Vec<(String, String)>,
+    /// `dhcpv4_options` / `dhcpv6_options` column and DHCP_Options uuid.
+    pub dhcp: Vec<(&'static str, String)>,
 }
 
 /// A logical port as created.
@@ -53,6 +60,8 @@ pub struct LogicalPort {
     pub mac: MacAddr,
     /// Its addresses, with the subnet prefix.
     pub addresses: Vec<IpNet>,
+    /// This call created it (rather than joining a claimed port).
+    pub created: bool,
 }
 
 /// Creates the port (and the switch on first use) with freshly allocated or
@@ -91,16 +100,29 @@ pub async fn create_port(nb: &Client, req: &PortRequest<'_>) -> Result<LogicalPo
             .map(|r| r.rows.iter().filter_map(PortRecord::from_row).collect())
             .unwrap_or_default();
         let existing = ports.iter().find(|p| p.name == req.name);
-        if let Some(old) = existing {
-            refuse_second_attachment(req, old)?;
-        }
-        let used: HashSet<IpAddr> = ports
-            .iter()
-            .filter(|p| p.name != req.name)
-            .flat_map(|p| p.ips.iter().copied())
-            .collect();
-        let port = plan_port(req, existing, &used)?;
-        let ops = write_ops(req, switch.as_ref(), existing, &port);
+        let (port, ops) = match (existing, req.claim) {
+            (Some(old), Some(claim)) if old.claim() == Some(claim) => join_claim(req, old, claim)?,
+            (Some(old), _) if old.claim().is_some() => {
+                return Err(PluginError::AlreadyAttached(format!(
+                    "logical switch port {} is reserved for IPAM claim {}",
+                    req.name,
+                    old.claim().unwrap_or_default()
+                )));
+            }
+            _ => {
+                if let Some(old) = existing {
+                    refuse_second_attachment(req, old)?;
+                }
+                let used: HashSet<IpAddr> = ports
+                    .iter()
+                    .filter(|p| p.name != req.name)
+                    .flat_map(|p| p.ips.iter().copied())
+                    .collect();
+                let port = plan_port(req, existing, &used)?;
+                let ops = write_ops(req, switch.as_ref(), existing, &port);
+                (port, ops)
+            }
+        };
         match nb.transact(NB_DB, &ops).await {
             Ok(_) => return Ok(port),
             Err(e) if e.is_conflict() => {
@@ -150,6 +172,27 @@ fn refuse_second_attachment(req: &PortRequest<'_>, old: &PortRecord) -> Result<(
     Ok(())
 }
 
+/// A claimed port's addresses and MAC, with this attachment added: the
+/// claim's, whatever this ADD asks for.
+fn join_claim(
+    req: &PortRequest<'_>,
+    old: &PortRecord,
+    claim: &str,
+) -> Result<(LogicalPort, Vec<Operation>), PluginError> {
+    let me = Attachment {
+        chassis: req.chassis.to_owned(),
+        sandbox: req.sandbox.to_owned(),
+        ifname: req.ifname.to_owned(),
+    };
+    let attachments = claim::joined(claim, &old.attachments(), me)?;
+    let port = LogicalPort {
+        mac: old.mac.unwrap_or(req.random_mac),
+        addresses: kept_addresses(req, old)?,
+        created: false,
+    };
+    Ok((port, claim::set_attachments_ops(old, &attachments)))
+}
+
 /// Addresses and MAC of the port to write: a replaced port keeps its
 /// addresses (and then its MAC) unless static addresses are requested.
 fn plan_port(
@@ -161,19 +204,7 @@ fn plan_port(
         req.static_ips.is_empty() && (!old.ips.is_empty() || req.pool.subnets.is_empty())
     });
     let addresses = match kept {
-        Some(old) => old
-            .ips
-            .iter()
-            .map(|ip| {
-                let prefix = req
-                    .pool
-                    .subnets
-                    .iter()
-                    .find(|s| s.cidr.contains(ip))
-                    .map_or(if ip.is_ipv4() { 32 } else { 128 }, |s| s.cidr.prefix_len());
-                IpNet::new(*ip, prefix).map_err(|e| PluginError::AddressUnavailable(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?,
+        Some(old) => kept_addresses(req, old)?,
         None => req.pool.allocate(used, req.static_ips)?,
     };
     let ips: Vec<IpAddr> = addresses.iter().map(IpNet::addr).collect();
@@ -182,7 +213,27 @@ fn plan_port(
         .or(kept.and_then(|old| old.mac))
         .or_else(|| conf::mac_for_addresses(&ips))
         .unwrap_or(req.random_mac);
-    Ok(LogicalPort { mac, addresses })
+    Ok(LogicalPort {
+        mac,
+        addresses,
+        created: true,
+    })
+}
+
+/// `old`'s addresses with the prefix length of the subnet each is in.
+fn kept_addresses(req: &PortRequest<'_>, old: &PortRecord) -> Result<Vec<IpNet>, PluginError> {
+    old.ips
+        .iter()
+        .map(|ip| {
+            let prefix = req
+                .pool
+                .subnets
+                .iter()
+                .find(|s| s.cidr.contains(ip))
+                .map_or(if ip.is_ipv4() { 32 } else { 128 }, |s| s.cidr.prefix_len());
+            IpNet::new(*ip, prefix).map_err(|e| PluginError::AddressUnavailable(e.to_string()))
+        })
+        .collect()
 }
 
 /// The write transaction. Its `wait` on the switch's port set is the IPAM
@@ -200,12 +251,15 @@ fn write_ops(
         entry.push(' ');
         entry.push_str(&address.addr().to_string());
     }
-    let lsp_row = Row::new()
+    let mut lsp_row = Row::new()
         .with("name", Value::string(req.name))
         .with("addresses", Value::string_set([entry.clone()]))
         .with("port_security", Value::string_set([entry]))
         .with("external_ids", Value::string_map(req.external_ids.clone()))
         .with("options", Value::string_map(req.options.clone()));
+    for (column, uuid) in &req.dhcp {
+        lsp_row = lsp_row.with(column, Value::uuid_set([uuid.clone()]));
+    }
     // Every wait comes first: operations run in order, and the port set
     // must be checked as it was read, before the old port leaves it.
     let mut ops = vec![Operation::comment(format!(
@@ -294,41 +348,28 @@ fn remove_port_ops(old: &PortRecord) -> [Operation; 3] {
 }
 
 /// Deletes the port named `name` if `sandbox` still owns it, which frees its
-/// addresses; a newer sandbox's port is never touched. `Ok(false)` when
-/// there was nothing of ours to delete.
+/// addresses; a newer sandbox's port is never touched. A claimed port only
+/// loses `sandbox`'s attachment: its addresses stay reserved for the claim.
+/// `Ok(false)` when there was nothing of ours to delete.
 pub async fn delete_port(nb: &Client, name: &str, sandbox: &str) -> Result<bool, PluginError> {
     for attempt in 0..MAX_ATTEMPTS {
         let Some(port) = find_port(nb, name).await? else {
             return Ok(false);
         };
-        if port.sandbox() != Some(sandbox) {
-            tracing::info!(step = "delete-lsp", port = name, owner = ?port.sandbox(), "port belongs to another sandbox, kept");
+        if !port.attached_to(sandbox) {
+            tracing::info!(step = "delete-lsp", port = name, attachments = ?port.attachments(), "not attached to this sandbox, kept");
             return Ok(false);
         }
-        let ops = [
-            Operation::comment(format!("ovn-udn-cni: detach {name}")),
-            Operation::wait_not_equal(
-                "Logical_Switch_Port",
-                vec![
-                    Condition::uuid(&port.uuid),
-                    Condition::includes("external_ids", Value::string_map([("sandbox", sandbox)])),
-                ],
-                vec!["name".into()],
-                vec![],
-            ),
-            Operation::mutate(
-                "Logical_Switch",
-                vec![Condition::includes(
-                    "ports",
-                    Value::uuid_set([port.uuid.clone()]),
-                )],
-                vec![Mutation::delete(
-                    "ports",
-                    Value::uuid_set([port.uuid.clone()]),
-                )],
-            ),
-            Operation::delete("Logical_Switch_Port", vec![Condition::uuid(&port.uuid)]),
-        ];
+        let ops = if port.claim().is_some() {
+            let rest: Vec<Attachment> = port
+                .attachments()
+                .into_iter()
+                .filter(|a| a.sandbox != sandbox)
+                .collect();
+            claim::set_attachments_ops(&port, &rest)
+        } else {
+            delete_ops(&port, sandbox)
+        };
         match nb.transact(NB_DB, &ops).await {
             Ok(_) => return Ok(true),
             Err(e) if e.is_conflict() => backoff(attempt).await,
@@ -343,6 +384,35 @@ pub async fn delete_port(nb: &Client, name: &str, sandbox: &str) -> Result<bool,
     Err(too_many_conflicts(format!(
         "deleting logical switch port {name}"
     )))
+}
+
+/// Deletes `port` if `sandbox` still owns it.
+fn delete_ops(port: &PortRecord, sandbox: &str) -> Vec<Operation> {
+    let name = &port.name;
+    vec![
+        Operation::comment(format!("ovn-udn-cni: detach {name}")),
+        Operation::wait_not_equal(
+            "Logical_Switch_Port",
+            vec![
+                Condition::uuid(&port.uuid),
+                Condition::includes("external_ids", Value::string_map([("sandbox", sandbox)])),
+            ],
+            vec!["name".into()],
+            vec![],
+        ),
+        Operation::mutate(
+            "Logical_Switch",
+            vec![Condition::includes(
+                "ports",
+                Value::uuid_set([port.uuid.clone()]),
+            )],
+            vec![Mutation::delete(
+                "ports",
+                Value::uuid_set([port.uuid.clone()]),
+            )],
+        ),
+        Operation::delete("Logical_Switch_Port", vec![Condition::uuid(&port.uuid)]),
+    ]
 }
 
 /// The row of a port that belongs to the topology, not to a pod.

@@ -8,6 +8,7 @@ use conf::MacAddr;
 use ovsdb::{Client, Condition, Row, Value};
 
 use super::NB_DB;
+use super::claim::{CLAIM_KEY, claim_attachments};
 use crate::error::PluginError;
 
 /// A logical port as read back.
@@ -23,6 +24,8 @@ pub struct PortRecord {
     pub ips: Vec<IpAddr>,
     /// external_ids.
     pub external_ids: BTreeMap<String, String>,
+    /// options (`requested-chassis`, `activation-strategy` ...).
+    pub options: BTreeMap<String, String>,
 }
 
 impl PortRecord {
@@ -34,13 +37,53 @@ impl PortRecord {
             mac,
             ips,
             external_ids: row.map("external_ids"),
+            options: row.map("options"),
         })
     }
 
-    /// The `sandbox` (container id) that owns the port.
+    /// The `sandbox` (container id) that owns the port; a claimed port has
+    /// none, its attachments are per chassis.
     pub fn sandbox(&self) -> Option<&str> {
         self.external_ids.get("sandbox").map(String::as_str)
     }
+
+    /// The IPAM claim (`namespace/claim`) the port is reserved for.
+    pub fn claim(&self) -> Option<&str> {
+        self.external_ids.get(CLAIM_KEY).map(String::as_str)
+    }
+
+    /// Every attachment of the port, in `requested-chassis` order.
+    pub fn attachments(&self) -> Vec<Attachment> {
+        if self.claim().is_some() {
+            return claim_attachments(self);
+        }
+        let chassis = self.options.get("requested-chassis");
+        let ifname = self.external_ids.get("pod-if-name");
+        match (chassis, self.sandbox(), ifname) {
+            (Some(chassis), Some(sandbox), Some(ifname)) => vec![Attachment {
+                chassis: chassis.clone(),
+                sandbox: sandbox.to_owned(),
+                ifname: ifname.clone(),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether `sandbox` is attached to the port (on any chassis).
+    pub fn attached_to(&self, sandbox: &str) -> bool {
+        self.attachments().iter().any(|a| a.sandbox == sandbox)
+    }
+}
+
+/// One pod interface bound to a logical port on one chassis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Where it runs.
+    pub chassis: String,
+    /// Its container id.
+    pub sandbox: String,
+    /// Its interface name in the container.
+    pub ifname: String,
 }
 
 /// `"0a:58:c0:a8:00:03 192.168.0.3 fd00::3"` entries -> MAC and IPs.
@@ -59,7 +102,7 @@ fn parse_addresses(entries: &[String]) -> (Option<MacAddr>, Vec<IpAddr>) {
 
 pub(super) fn lsp_columns() -> Option<Vec<String>> {
     Some(
-        ["_uuid", "name", "addresses", "external_ids"]
+        ["_uuid", "name", "addresses", "external_ids", "options"]
             .map(String::from)
             .to_vec(),
     )
@@ -79,23 +122,19 @@ pub async fn find_port(nb: &Client, name: &str) -> Result<Option<PortRecord>, Pl
     Ok(rows.first().and_then(PortRecord::from_row))
 }
 
-/// The ports of a network bound to `chassis` (GC).
-pub async fn ports_on_chassis(
+/// The ports of a network (of this config's NAD, when it names one).
+pub async fn network_ports(
     nb: &Client,
     network: &conf::Network,
-    chassis: &str,
 ) -> Result<Vec<PortRecord>, PluginError> {
     let rows = nb
         .select(
             NB_DB,
             "Logical_Switch_Port",
-            vec![
-                Condition::includes("external_ids", super::attachment_ids(network)),
-                Condition::includes(
-                    "options",
-                    Value::string_map([("requested-chassis", chassis)]),
-                ),
-            ],
+            vec![Condition::includes(
+                "external_ids",
+                super::attachment_ids(network),
+            )],
             lsp_columns(),
         )
         .await
