@@ -1,5 +1,7 @@
 //! The binary as a command-line tool for people (no CNI_COMMAND set).
 
+mod ipam;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +23,8 @@ struct Cli {
 enum Command {
     /// Print the plugin version and the CNI spec versions it speaks.
     Version,
+    /// Persistent IP reservations of VMs (IPAM claims).
+    Ipam(ipam::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -31,5 +35,12 @@ pub fn run() -> ExitCode {
             println!("CNI spec versions: {}", SUPPORTED_VERSIONS.join(", "));
             ExitCode::SUCCESS
         }
+        Command::Ipam(args) => match ipam::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("ovn-udn-cni: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
