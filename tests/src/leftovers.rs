@@ -16,6 +16,9 @@ pub struct Before {
     pub lsps: BTreeSet<String>,
     /// Links in the pod namespace.
     pub pod_links: Vec<String>,
+    /// OVS interfaces bound to the attachment's LSP name (another
+    /// attachment of the same IPAM claim may own one).
+    pub bound: BTreeSet<String>,
 }
 
 impl Before {
@@ -24,6 +27,7 @@ impl Before {
         Before {
             lsps: net.lsp_names(),
             pod_links: net::link_names(&spec.netns.name),
+            bound: bound_interfaces(spec),
         }
     }
 }
@@ -39,7 +43,18 @@ pub fn assert_nothing_created(net: &Network, before: &Before, spec: &PodSpec, wh
             spec.lsp_name()
         );
     }
-    assert_no_ovs_port(spec, what);
+    let by_sandbox = ovn::interfaces_of_sandbox(spec.node, &spec.container_id);
+    assert!(
+        by_sandbox.is_empty(),
+        "{what}: OVS interfaces of sandbox {} remain: {by_sandbox:?}",
+        spec.container_id
+    );
+    assert_eq!(
+        bound_interfaces(spec),
+        before.bound,
+        "{what}: OVS interfaces bound to {}",
+        spec.lsp_name()
+    );
     if std::path::Path::new(&spec.netns.path()).exists() {
         assert_eq!(
             net::link_names(&spec.netns.name),
@@ -97,4 +112,11 @@ pub fn assert_attachment_gone(spec: &PodSpec, host_veth: Option<&str>, what: &st
             spec.ifname
         );
     }
+}
+
+fn bound_interfaces(spec: &PodSpec) -> BTreeSet<String> {
+    ovn::interfaces_with_iface_id(spec.node, &spec.lsp_name())
+        .iter()
+        .filter_map(|row| ovn::column_str(row, "name").map(str::to_owned))
+        .collect()
 }

@@ -15,6 +15,8 @@ pub mod plugin;
 pub mod pod;
 pub mod process;
 pub mod sandbox;
+pub mod stream;
+pub mod vm;
 
 pub use network::Network;
 pub use plugin::{Call, Reply};

@@ -95,6 +95,17 @@ impl Call {
     }
 }
 
+/// Runs the binary as a command-line tool (no CNI_COMMAND), with chassis
+/// 1's node config; `ovn-udn-cni <args>`.
+pub fn cli(args: &[&str]) -> process::Finished {
+    let sb = sandbox();
+    let mut cmd = Command::new(&sb.bin);
+    cmd.args(args)
+        .env_remove("CNI_COMMAND")
+        .env("OVN_UDN_CNI_NODE_CONFIG", sb.node_config(1));
+    process::run(&mut cmd, &[], PLUGIN_TIMEOUT)
+}
+
 /// What the plugin answered.
 #[derive(Debug, Clone)]
 pub struct Reply {

@@ -203,15 +203,30 @@ impl PodSpec {
             .fold(call, |call, (name, value)| call.var(name, Some(value)))
     }
 
-    /// The LSP name the contract gives this attachment.
+    /// The IPAM claim this attachment names (CNI_ARGS or `args.cni`).
+    pub fn claim(&self) -> Option<&str> {
+        self.extra_args
+            .iter()
+            .find_map(|a| a.strip_prefix("IPAM_CLAIM="))
+            .or(self.conf["args"]["cni"]["ipam-claim-reference"].as_str())
+    }
+
+    /// The LSP name the contract gives this attachment: after its claim on
+    /// a network with persistent IPs, else after the pod.
     pub fn lsp_name(&self) -> String {
+        let owner = self.conf["netAttachDefName"]
+            .as_str()
+            .unwrap_or(&self.network);
+        let persistent = self.conf["allowPersistentIPs"] == Value::Bool(true);
+        if let Some(claim) = self.claim().filter(|_| persistent) {
+            let namespace = self
+                .k8s
+                .as_ref()
+                .map_or("default", |k| k.namespace.as_str());
+            return format!("{}{namespace}_{claim}", ovn_prefix(owner));
+        }
         match &self.k8s {
-            Some(k) => {
-                let owner = self.conf["netAttachDefName"]
-                    .as_str()
-                    .unwrap_or(&self.network);
-                format!("{}{}_{}", ovn_prefix(owner), k.namespace, k.name)
-            }
+            Some(k) => format!("{}{}_{}", ovn_prefix(owner), k.namespace, k.name),
             None => format!(
                 "{}{}_{}",
                 ovn_prefix(&self.network),
