@@ -23,6 +23,10 @@ fn listed(net: &Network, claim: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+fn release(net: &Network, claim: &str) -> e2e::process::Finished {
+    cli(&["ipam", "release", "--network", &net.name, "--claim", claim])
+}
+
 #[test]
 fn a_claim_keeps_its_address_across_pods_and_chassis_until_released() {
     let net = Network::layer2("pip", "10.90.0.0/24").with("allowPersistentIPs", json!(true));
@@ -53,25 +57,11 @@ fn a_claim_keeps_its_address_across_pods_and_chassis_until_released() {
     assert!(line.contains("node2"), "{line}");
 
     // Release is refused while attached, then frees the address.
-    let busy = cli(&[
-        "ipam",
-        "release",
-        "--network",
-        &net.name,
-        "--claim",
-        "e2e/vm-a.pip",
-    ]);
+    let busy = release(&net, "e2e/vm-a.pip");
     assert!(!busy.ok(), "release while attached must fail");
     assert!(busy.stderr.contains("node2"), "{}", busy.stderr);
     drop(second);
-    let done = cli(&[
-        "ipam",
-        "release",
-        "--network",
-        &net.name,
-        "--claim",
-        "e2e/vm-a.pip",
-    ]);
+    let done = release(&net, "e2e/vm-a.pip");
     assert!(done.ok(), "release: {}", done.stderr);
     assert!(ovn::lsp(&lsp).is_none(), "released");
     assert!(listed(&net, "vm-a.pip").is_none());
@@ -79,14 +69,7 @@ fn a_claim_keeps_its_address_across_pods_and_chassis_until_released() {
         .conf_key("runtimeConfig", json!({ "ips": [format!("{ip}/24")] }))
         .add();
     assert_eq!(reuse.ip(), ip, "the released address is free for others");
-    let again = cli(&[
-        "ipam",
-        "release",
-        "--network",
-        &net.name,
-        "--claim",
-        "e2e/vm-a.pip",
-    ]);
+    let again = release(&net, "e2e/vm-a.pip");
     assert!(
         !again.ok() && again.stderr.contains("no reservation"),
         "{}",

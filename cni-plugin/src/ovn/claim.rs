@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use ovsdb::{Client, Condition, Operation, Row, Value};
 
 use super::NB_DB;
-use super::nb::NETWORK_KEY;
+use super::nb::{NETWORK_KEY, remove_port_ops};
 use super::port_record::{Attachment, PortRecord, lsp_columns};
 use crate::error::PluginError;
 
@@ -185,23 +185,9 @@ pub async fn release(
             chassis.join(", ")
         )));
     }
-    let set = Value::uuid_set([port.uuid.clone()]);
-    let ops = [
-        Operation::comment(format!("ovn-udn-cni: release {claim}")),
-        // Released only as read: unattached.
-        Operation::wait_equal(
-            "Logical_Switch_Port",
-            vec![Condition::uuid(&port.uuid)],
-            vec!["external_ids".into()],
-            vec![Row::new().with("external_ids", Value::string_map(port.external_ids.clone()))],
-        ),
-        Operation::mutate(
-            "Logical_Switch",
-            vec![Condition::includes("ports", set.clone())],
-            vec![ovsdb::Mutation::delete("ports", set)],
-        ),
-        Operation::delete("Logical_Switch_Port", vec![Condition::uuid(&port.uuid)]),
-    ];
+    let mut ops = vec![Operation::comment(format!("ovn-udn-cni: release {claim}"))];
+    // Released only as read: unattached.
+    ops.extend(remove_port_ops(&port));
     nb.transact(NB_DB, &ops)
         .await
         .map_err(|e| PluginError::ovsdb(format!("releasing IPAM claim {claim}"), e))?;

@@ -328,8 +328,8 @@ fn write_ops(
     ops
 }
 
-/// Removes `old` if it still belongs to the sandbox it did when read.
-fn remove_port_ops(old: &PortRecord) -> [Operation; 3] {
+/// Removes `old` if its external_ids (its owner) are still as read.
+pub(super) fn remove_port_ops(old: &PortRecord) -> [Operation; 3] {
     let old_set = Value::uuid_set([old.uuid.clone()]);
     [
         Operation::wait_equal(
@@ -368,7 +368,9 @@ pub async fn delete_port(nb: &Client, name: &str, sandbox: &str) -> Result<bool,
                 .collect();
             claim::set_attachments_ops(&port, &rest)
         } else {
-            delete_ops(&port, sandbox)
+            let mut ops = vec![Operation::comment(format!("ovn-udn-cni: detach {name}"))];
+            ops.extend(remove_port_ops(&port));
+            ops
         };
         match nb.transact(NB_DB, &ops).await {
             Ok(_) => return Ok(true),
@@ -384,35 +386,6 @@ pub async fn delete_port(nb: &Client, name: &str, sandbox: &str) -> Result<bool,
     Err(too_many_conflicts(format!(
         "deleting logical switch port {name}"
     )))
-}
-
-/// Deletes `port` if `sandbox` still owns it.
-fn delete_ops(port: &PortRecord, sandbox: &str) -> Vec<Operation> {
-    let name = &port.name;
-    vec![
-        Operation::comment(format!("ovn-udn-cni: detach {name}")),
-        Operation::wait_not_equal(
-            "Logical_Switch_Port",
-            vec![
-                Condition::uuid(&port.uuid),
-                Condition::includes("external_ids", Value::string_map([("sandbox", sandbox)])),
-            ],
-            vec!["name".into()],
-            vec![],
-        ),
-        Operation::mutate(
-            "Logical_Switch",
-            vec![Condition::includes(
-                "ports",
-                Value::uuid_set([port.uuid.clone()]),
-            )],
-            vec![Mutation::delete(
-                "ports",
-                Value::uuid_set([port.uuid.clone()]),
-            )],
-        ),
-        Operation::delete("Logical_Switch_Port", vec![Condition::uuid(&port.uuid)]),
-    ]
 }
 
 /// The row of a port that belongs to the topology, not to a pod.
