@@ -18,20 +18,23 @@ pub struct Attachment<'a> {
     pub sandbox: &'a str,
 }
 
-/// Removes the OVS port, the veth (both ends) and the logical port (only
-/// while `sandbox` owns it), which frees its addresses.
+/// Removes the logical port (only while `sandbox` owns it), which frees its
+/// addresses, then the OVS port and the veth (both ends). The logical side
+/// goes first so that a migration source is unbound from the claim's port
+/// (narrowed to the target) before its OVS port disappears, never leaving
+/// the binding without a main chassis in between.
 pub async fn teardown(
     nb: &Client,
     ovs: &Client,
     host: &Handle,
     att: &Attachment<'_>,
 ) -> Result<(), PluginError> {
+    let lsp = nb::delete_port(nb, att.lsp, att.sandbox).await;
     let port = ovs::delete_port(ovs, att.host_ifname).await;
     let link = host
         .delete_link(att.host_ifname)
         .await
         .map_err(PluginError::from);
-    let lsp = nb::delete_port(nb, att.lsp, att.sandbox).await;
     tracing::info!(
         step = "teardown",
         host_ifname = att.host_ifname,
