@@ -62,12 +62,19 @@ for v in ip mask router mtu dns serverid lease; do
 done
 "#;
 
+/// True when `program` is a file in a directory of PATH (or of the sbin
+/// directories a non-login shell's PATH may lack).
+fn on_path(program: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .any(|d| d.join(program).is_file())
+}
+
 /// Panics with the package to install unless `busybox` is on PATH.
 fn require_busybox() {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join("busybox").is_file()));
     assert!(
-        found,
+        on_path("busybox"),
         "busybox not found: the VM tests need `apt-get install busybox-static` (udhcpc, arping)"
     );
 }
@@ -249,6 +256,22 @@ impl Lease {
     }
 }
 
+/// Prefix length [`Guest::dhcp6`] gives the leased address. DHCPv6 carries
+/// none (a router advertisement would tell the on-link prefix); the IPv6
+/// subnets of the tests are /64s.
+pub const DHCP6_PREFIX_LEN: u8 = 64;
+
+/// The address of the first `iaaddr` in a dhclient `-6` lease file.
+fn leased_ip6(leases: &str) -> Option<String> {
+    leases.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        (words.next()? == "iaaddr")
+            .then(|| words.next())
+            .flatten()
+            .map(str::to_owned)
+    })
+}
+
 /// Process-wide counter for tap names.
 static TAPS: AtomicU32 = AtomicU32::new(0);
 
@@ -375,6 +398,93 @@ impl Guest {
         let _ = std::fs::remove_file(&script);
         let out = done.stdout_text();
         Lease::parse(&out).ok_or_else(|| format!("udhcpc: {out}{}", done.stderr))
+    }
+
+    /// Runs a DHCPv6 exchange (ISC `dhclient -6`, Debian package
+    /// `isc-dhcp-client`: Solicit, Advertise, Request, Reply) and applies the
+    /// leased address to `eth0` with prefix length [`DHCP6_PREFIX_LEN`],
+    /// DAD off. Returns the address without prefix length; panics if no
+    /// lease comes in 20 s. The exchange runs from the link-local address
+    /// the kernel derives from the MAC (EUI-64), the only one OVN's port
+    /// security lets through besides the port's addresses.
+    pub fn dhcp6(&self) -> String {
+        let ip = self
+            .try_dhcp6()
+            .unwrap_or_else(|e| panic!("guest {}: no DHCPv6 lease: {e}", self.ns()));
+        let cidr = format!("{ip}/{DHCP6_PREFIX_LEN}");
+        ip_in(
+            self.ns(),
+            &["addr", "replace", &cidr, "dev", GUEST_IF, "nodad"],
+        );
+        ip
+    }
+
+    /// One DHCPv6 exchange without touching the interface: the leased
+    /// address, or dhclient's log when none came. dhclient runs in the
+    /// foreground with `/bin/true` as its script (it configures nothing) and
+    /// is killed once the lease file names an address; its files are removed.
+    fn try_dhcp6(&self) -> Result<String, String> {
+        assert!(
+            on_path("dhclient"),
+            "dhclient not found: DHCPv6 needs `apt-get install isc-dhcp-client`"
+        );
+        self.wait_link_local()?;
+        let base = std::env::temp_dir().join(crate::names::unique("vm"));
+        let file = |ext: &str| format!("{}.dhclient6.{ext}", base.display());
+        let (conf, leases, pid) = (file("conf"), file("leases"), file("pid"));
+        std::fs::write(&conf, "timeout 20;\n").map_err(|e| format!("{conf}: {e}"))?;
+        let started = std::process::Command::new("ip")
+            .args(["netns", "exec", self.ns(), "dhclient", "-6", "-d", "-v"])
+            .args(["-cf", &conf, "-lf", &leases, "-pf", &pid])
+            .args(["-sf", "/bin/true", GUEST_IF])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn();
+        let leased = started.map_err(|e| format!("cannot start dhclient: {e}"));
+        let result = leased.and_then(|mut client| {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut address = None;
+            while address.is_none() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(50));
+                address = std::fs::read_to_string(&leases)
+                    .ok()
+                    .and_then(|text| leased_ip6(&text));
+                if matches!(client.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+            }
+            // `ip netns exec` execs dhclient: this pid is the client's.
+            let _ = client.kill();
+            let log = client
+                .wait_with_output()
+                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+                .unwrap_or_default();
+            address.ok_or_else(|| format!("dhclient -6: {log}"))
+        });
+        for path in [&conf, &leases, &pid] {
+            let _ = std::fs::remove_file(path);
+        }
+        result
+    }
+
+    /// Waits (5 s at most) until `eth0` has a link-local address that is
+    /// no longer tentative: dhclient binds to it, and fails while DAD runs.
+    fn wait_link_local(&self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let out = must_in(
+                self.ns(),
+                &["ip", "-6", "addr", "show", "dev", GUEST_IF, "scope", "link"],
+            );
+            if out.contains("fe80::") && !out.contains("tentative") {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("no usable link-local address on {GUEST_IF}: {out}"));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// `address/prefix` of every global address on `eth0`.

@@ -1,14 +1,16 @@
-//! The KubeVirt live-migration demo, reproduced: a VM (guest namespace
-//! behind a launcher pod's bridge) takes its claimed address by DHCP, a pod
-//! on a third chassis streams TCP to it, and the VM moves from chassis 1 to
-//! chassis 2 while the stream keeps running.
+//! KubeVirt VMs: a guest namespace behind a launcher pod's bridge, as
+//! KubeVirt's bridge binding wires it. The live-migration demo reproduced
+//! (the guest takes its claimed address by DHCP, a pod on a third chassis
+//! streams TCP to it, and the VM moves from chassis 1 to chassis 2 while the
+//! stream keeps running), an aborted migration, a restart elsewhere, and
+//! DHCPv4 + DHCPv6 on a dual-stack network.
 
 use std::time::{Duration, Instant};
 
 use e2e::net::assert_ping;
 use e2e::ovn::{self, map_get};
 use e2e::stream::Stream;
-use e2e::vm::{Binding, Guest, LauncherBridge};
+use e2e::vm::{Binding, DHCP6_PREFIX_LEN, Guest, LauncherBridge};
 use e2e::{Network, Pod, PodSpec};
 use serde_json::json;
 
@@ -144,5 +146,36 @@ fn a_failed_migration_leaves_the_source_alone_and_a_restarted_vm_keeps_its_ip() 
     assert_eq!(requested_chassis(&lsp), None);
     let restarted = launcher(&net, 3, "vm-fail");
     assert_eq!(restarted.ip(), claim_ip);
+    assert_ping(peer.ns(), &claim_ip);
+}
+
+#[test]
+fn a_dual_stack_guest_gets_both_claimed_addresses_by_dhcp() {
+    let net = vm_network("vmdhcp", "10.98.0.0/24,fd00:98::/64");
+    let vm = launcher(&net, 1, "vm-dhcp");
+    let (claim_ip, claim_ip6) = (vm.ip(), vm.ip6());
+    let claim_mac = vm.pod_interface()["mac"].as_str().expect("mac").to_owned();
+
+    let bridge = LauncherBridge::new(vm.ns(), "ovn-udn1");
+    let mut guest = Guest::new(&claim_mac, &bridge);
+    assert_eq!(
+        guest.dhcp().ip,
+        claim_ip,
+        "DHCPv4 hands out the claimed address"
+    );
+    assert_eq!(
+        guest.dhcp6(),
+        claim_ip6,
+        "DHCPv6 hands out the claimed address"
+    );
+    let cidr6 = format!("{claim_ip6}/{DHCP6_PREFIX_LEN}");
+    assert!(
+        guest.addresses().contains(&cidr6),
+        "{cidr6} on the guest: {:?}",
+        guest.addresses()
+    );
+
+    let peer = Pod::add(&net, 2);
+    assert_ping(peer.ns(), &claim_ip6);
     assert_ping(peer.ns(), &claim_ip);
 }
