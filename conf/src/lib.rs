@@ -19,4 +19,4 @@ pub use naming::{
 pub use netconf::{Dns, NetConf, RuntimeConfig, ValidAttachment};
 pub use network::{DEFAULT_MTU, Network, Role, Topology};
 pub use node::{DEFAULT_NODE_CONFIG_PATH, NODE_CONFIG_ENV, NodeConfig, Tls};
-pub use subnet::Subnet;
+pub use subnet::{Subnet, overlaps};

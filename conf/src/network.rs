@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::subnet::{parse_cidr, split_list};
+use crate::subnet::{overlaps, parse_cidr, split_list};
 use crate::{ConfError, NetConf, Subnet};
 
 /// The `type` values this plugin answers to: its own, and ovn-kubernetes'
@@ -268,10 +268,6 @@ fn validate_mtu(mtu: u32, subnets: &[Subnet]) -> Result<(), ConfError> {
         ));
     }
     Ok(())
-}
-
-fn overlaps(a: IpNet, b: IpNet) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 #[cfg(test)]

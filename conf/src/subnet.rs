@@ -57,6 +57,11 @@ pub(crate) fn parse_cidr(text: &str, field: &'static str) -> Result<IpNet, ConfE
     Ok(net)
 }
 
+/// Whether two CIDRs share any address.
+pub fn overlaps(a: IpNet, b: IpNet) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
 /// Splits a comma-separated list, ignoring empty items.
 pub(crate) fn split_list(text: &str) -> impl Iterator<Item = &str> {
     text.split(',').map(str::trim).filter(|s| !s.is_empty())

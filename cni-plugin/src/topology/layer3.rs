@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use conf::{Network, Role, Subnet};
+use conf::{Network, Role, Subnet, overlaps};
 use ipnet::IpNet;
 
 use super::{Segment, SwitchSpec, default_routes, network_ids, subnet_config};
@@ -82,10 +82,6 @@ pub fn recorded_node_subnets(
         IpNet::new(prefix.parse().ok()?, host_prefix).ok()
     });
     v4.into_iter().chain(v6).collect()
-}
-
-fn overlaps(a: IpNet, b: IpNet) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 #[cfg(test)]
