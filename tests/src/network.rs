@@ -113,15 +113,20 @@ impl Network {
         format!("{}ovn_cluster_router", ovn_prefix(&self.name))
     }
 
-    /// Every pod LSP the network has in NB now (router and localnet ports,
-    /// which belong to the topology, are not counted).
-    pub fn lsp_names(&self) -> std::collections::BTreeSet<String> {
-        let switches: Vec<String> = ovn::switches_of_network(&self.name)
+    /// Every switch of the network in NB (tagged with it), and its one
+    /// switch's name even if untagged or not created yet.
+    fn switch_names(&self) -> Vec<String> {
+        ovn::switches_of_network(&self.name)
             .iter()
             .filter_map(|ls| ovn::column_str(ls, "name").map(str::to_owned))
             .chain([self.switch_name()])
-            .collect();
-        ovn::lsp_names_of_network(&self.name, &switches)
+            .collect()
+    }
+
+    /// Every pod LSP the network has in NB now (router and localnet ports,
+    /// which belong to the topology, are not counted).
+    pub fn lsp_names(&self) -> std::collections::BTreeSet<String> {
+        ovn::lsp_names_of_network(&self.name, &self.switch_names())
     }
 }
 
@@ -135,12 +140,7 @@ impl Drop for Network {
             let db = format!("--db={}", sb.nb_remote());
             let _ = crate::process::attempt("ovn-nbctl", &[&[db.as_str()], args].concat());
         };
-        let switches: Vec<String> = ovn::switches_of_network(&self.name)
-            .iter()
-            .filter_map(|ls| ovn::column_str(ls, "name").map(str::to_owned))
-            .chain([self.switch_name()])
-            .collect();
-        for switch in &switches {
+        for switch in &self.switch_names() {
             nbctl(&["--if-exists", "ls-del", switch]);
         }
         nbctl(&["--if-exists", "lr-del", &self.router_name()]);
