@@ -2,6 +2,7 @@
 //! the ovn-controller of the chassis it runs on) with the port's address,
 //! from one `DHCP_Options` row per network and subnet.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use conf::{Network, Subnet};
@@ -80,6 +81,7 @@ async fn ensure_row(
     options: Vec<(String, String)>,
 ) -> Result<String, PluginError> {
     let context = || format!("DHCP options of {cidr}");
+    let wanted: BTreeMap<String, String> = options.into_iter().collect();
     let which = vec![
         Condition::eq("cidr", Value::string(cidr)),
         Condition::includes(
@@ -97,7 +99,6 @@ async fn ensure_row(
             )
             .await
             .map_err(|e| PluginError::ovsdb(context(), e))?;
-        let wanted: std::collections::BTreeMap<String, String> = options.iter().cloned().collect();
         let ops = match rows.first() {
             Some(row) if row.map("options") == wanted => {
                 return Ok(row.uuid().unwrap_or_default().to_owned());
@@ -105,7 +106,7 @@ async fn ensure_row(
             Some(row) => vec![Operation::update(
                 "DHCP_Options",
                 vec![Condition::uuid(row.uuid().unwrap_or_default())],
-                Row::new().with("options", Value::string_map(options.clone())),
+                Row::new().with("options", Value::string_map(wanted.clone())),
             )],
             None => vec![
                 Operation::wait_equal("DHCP_Options", which.clone(), vec!["cidr".into()], vec![]),
@@ -113,7 +114,7 @@ async fn ensure_row(
                     "DHCP_Options",
                     Row::new()
                         .with("cidr", Value::string(cidr))
-                        .with("options", Value::string_map(options.clone()))
+                        .with("options", Value::string_map(wanted.clone()))
                         .with(
                             "external_ids",
                             Value::string_map([(NETWORK_KEY, network.name.as_str())]),
@@ -153,13 +154,13 @@ mod tests {
             .expect("json"),
         )
         .expect("valid");
-        let v4: std::collections::BTreeMap<_, _> = options(&n, &n.subnets[0]).into_iter().collect();
+        let v4: BTreeMap<_, _> = options(&n, &n.subnets[0]).into_iter().collect();
         assert_eq!(v4["server_id"], "10.100.0.1");
         assert_eq!(v4["router"], "10.100.0.1");
         assert_eq!(v4["server_mac"], "0a:58:0a:64:00:01");
         assert_eq!(v4["mtu"], "1300");
         assert_eq!(v4["dns_server"], "{10.100.0.53}");
-        let v6: std::collections::BTreeMap<_, _> = options(&n, &n.subnets[1]).into_iter().collect();
+        let v6: BTreeMap<_, _> = options(&n, &n.subnets[1]).into_iter().collect();
         assert!(v6["server_id"].starts_with("0a:58:"));
         assert_eq!(v6["dns_server"], "{fd00:100::53}");
         assert!(!v6.contains_key("router"));
