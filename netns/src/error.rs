@@ -13,8 +13,9 @@ pub enum Error {
     #[error("network namespace {0} not found")]
     NetnsNotFound(PathBuf),
 
-    /// The path exists but is not a network namespace (e.g. a stale
-    /// `/run/netns/<name>` file whose bind mount is gone).
+    /// The path exists but is not a network namespace: a stale
+    /// `/run/netns/<name>` file whose bind mount is gone, a FIFO, socket,
+    /// directory or device, or a namespace of another type (`/proc/1/ns/mnt`).
     #[error("{0} is not a network namespace")]
     NotANetns(PathBuf),
 
@@ -62,6 +63,19 @@ pub enum Error {
         name: String,
         /// The namespace searched.
         netns: PathBuf,
+    },
+
+    /// A link that was to be deleted as a veth is some other kind of link:
+    /// it was left in place. Teardown can log this and carry on, since that
+    /// interface is not one the plugin made.
+    #[error("interface {name} in {netns} is not a veth (link kind {kind}); left in place")]
+    NotAVeth {
+        /// The interface name.
+        name: String,
+        /// The namespace it is in.
+        netns: PathBuf,
+        /// Its link kind, e.g. `bridge`, or `none` for `lo` and physical NICs.
+        kind: String,
     },
 
     /// A netlink request failed; `action` says which one, on what, where.

@@ -1,7 +1,9 @@
-//! Looking up, creating, bringing up and deleting links.
+//! Looking up, creating, bringing up, listing and deleting links.
 
 use futures::TryStreamExt;
-use netlink_packet_route::link::{InfoData, InfoVeth, LinkAttribute, LinkMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkInfo, LinkMessage,
+};
 use rtnetlink::{LinkUnspec, LinkVeth};
 
 use crate::error::netlink_errno;
@@ -40,19 +42,59 @@ impl Handle {
         Ok(self.link(name).await?.map(|link| link.header.index))
     }
 
-    /// Deletes the link `name`; `Ok(false)` when it was not there, so teardown
-    /// can run any number of times. Deleting either end of a veth removes both.
-    pub async fn delete_link(&self, name: &str) -> Result<bool, Error> {
-        let Some(index) = self.link_index(name).await? else {
+    /// Deletes the veth `name` (both ends); `Ok(false)` when there is no link
+    /// of that name, so teardown can run any number of times.
+    ///
+    /// A link of that name that is not a veth is left alone and reported as
+    /// [`Error::NotAVeth`]: a host interface name derived from pod data could
+    /// otherwise name (or be taken over by) a bridge, a bond or an uplink,
+    /// and deleting it would cut the node off.
+    pub async fn delete_veth(&self, name: &str) -> Result<bool, Error> {
+        let Some(link) = self.link(name).await? else {
             return Ok(false);
         };
-        match self.inner.link().del(index).execute().await {
+        if link_kind(&link) != Some(&InfoKind::Veth) {
+            return Err(Error::NotAVeth {
+                name: name.to_string(),
+                netns: self.netns_path().to_path_buf(),
+                kind: link_kind(&link).map_or_else(|| "none".to_string(), ToString::to_string),
+            });
+        }
+        // By the index just checked rather than by name: a name can be
+        // reused at once, but ifindexes are handed out cyclically per
+        // namespace over 2^31 values, so this index cannot name another link
+        // a moment later.
+        match self.inner.link().del(link.header.index).execute().await {
             Ok(()) => Ok(true),
             // Gone between the lookup and the delete (e.g. its peer was
             // deleted meanwhile): the caller's goal is reached all the same.
             Err(e) if netlink_errno(&e) == Some(libc::ENODEV) => Ok(false),
-            Err(e) => Err(self.failed(format_args!("delete interface {name}"), e)),
+            Err(e) => Err(self.failed(format_args!("delete veth {name}"), e)),
         }
+    }
+
+    /// Names of the veth links in this namespace whose name starts with
+    /// `prefix`, in the kernel's (ifindex) order; other kinds of links are
+    /// skipped even when their name matches, as [`Handle::delete_veth`]
+    /// would refuse them anyway.
+    pub async fn list_veths_with_prefix(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let mut links = self.inner.link().get().execute();
+        let mut names = Vec::new();
+        while let Some(link) = links
+            .try_next()
+            .await
+            .map_err(|e| self.failed(format_args!("list veths named {prefix}*"), e))?
+        {
+            if link_kind(&link) != Some(&InfoKind::Veth) {
+                continue;
+            }
+            if let Some(name) = link_name(&link)
+                && name.starts_with(prefix)
+            {
+                names.push(name.to_string());
+            }
+        }
+        Ok(names)
     }
 
     /// Sets the link with `index` administratively up; `name` is for messages.
@@ -113,6 +155,26 @@ pub(crate) fn link_mac(link: &LinkMessage) -> Option<[u8; 6]> {
 pub(crate) fn link_mtu(link: &LinkMessage) -> Option<u32> {
     link.attributes.iter().find_map(|attr| match attr {
         LinkAttribute::Mtu(mtu) => Some(*mtu),
+        _ => None,
+    })
+}
+
+/// The name of a link message.
+fn link_name(link: &LinkMessage) -> Option<&str> {
+    link.attributes.iter().find_map(|attr| match attr {
+        LinkAttribute::IfName(name) => Some(name.as_str()),
+        _ => None,
+    })
+}
+
+/// The kind of a link (`veth`, `bridge`, ...); `None` for links without one,
+/// such as `lo` and physical NICs.
+fn link_kind(link: &LinkMessage) -> Option<&InfoKind> {
+    link.attributes.iter().find_map(|attr| match attr {
+        LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|info| match info {
+            LinkInfo::Kind(kind) => Some(kind),
+            _ => None,
+        }),
         _ => None,
     })
 }

@@ -202,11 +202,13 @@ async fn remove_veth(
     error: Error,
 ) -> Error {
     // Deleting one end deletes both; the pod end is the fallback in case the
-    // host end is already gone or cannot be found.
-    let removed = match host.delete_link(host_name).await {
+    // host end is already gone or cannot be found. Only veths are deleted:
+    // if either name now belongs to another kind of link, that link is not
+    // the one this setup made.
+    let removed = match host.delete_veth(host_name).await {
         Ok(true) => Ok(()),
-        Ok(false) => pod_handle.delete_link(pod_name).await.map(drop),
-        Err(host_error) => match pod_handle.delete_link(pod_name).await {
+        Ok(false) => pod_handle.delete_veth(pod_name).await.map(drop),
+        Err(host_error) => match pod_handle.delete_veth(pod_name).await {
             Ok(true) => Ok(()),
             Ok(false) | Err(_) => Err(host_error),
         },

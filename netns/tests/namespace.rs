@@ -1,33 +1,9 @@
-//! Root tests of Netns, Handle and link deletion.
+//! Root tests of Netns, its guard, Handle and sysctls.
 
 mod common;
 
-use std::path::Path;
-
 use common::{TempNetns, thread_netns_inode};
 use netns::{Error, Handle, Netns};
-
-#[test]
-fn open_missing_path_is_not_found() {
-    common::require_root();
-    let path = Path::new("/run/netns/does-not-exist-netns-test");
-    let err = Netns::open(path).expect_err("missing");
-    assert!(
-        matches!(&err, Error::NetnsNotFound(p) if p == path),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains("does-not-exist-netns-test"),
-        "{err}"
-    );
-}
-
-#[test]
-fn open_regular_file_is_not_a_netns() {
-    common::require_root();
-    let err = Netns::open(Path::new("/proc/self/status")).expect_err("not a netns");
-    assert!(matches!(err, Error::NotANetns(_)), "{err:?}");
-}
 
 #[test]
 fn current_and_path() {
@@ -78,18 +54,6 @@ async fn handle_works_in_its_own_namespace() {
     let own = Handle::new(&Netns::current().expect("current")).expect("own handle");
     assert!(own.link_index("dummy7").await.expect("lookup").is_none());
     assert_eq!(thread_netns_inode(), before);
-}
-
-#[tokio::test]
-async fn delete_link_is_idempotent() {
-    let ns = TempNetns::new("del");
-    ns.add_veth("dummy3");
-    let handle = Handle::new(&Netns::open(&ns.path()).expect("open")).expect("handle");
-    assert!(handle.delete_link("dummy3").await.expect("first delete"));
-    // Deleting one end of a veth removes both.
-    assert_eq!(ns.link_names(), vec!["lo".to_string()]);
-    assert!(!handle.delete_link("dummy3").await.expect("second delete"));
-    assert_eq!(handle.link_index("dummy3").await.expect("lookup"), None);
 }
 
 #[test]

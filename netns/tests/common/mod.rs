@@ -70,6 +70,26 @@ impl TempNetns {
         );
     }
 
+    /// Adds a veth pair `name` / `peer`, for names too long to take the `p`
+    /// suffix of [`TempNetns::add_veth`] (15 characters at most).
+    pub fn add_veth_with_peer(&self, name: &str, peer: &str) {
+        run(
+            "ip",
+            &[
+                "-n", &self.name, "link", "add", name, "type", "veth", "peer", "name", peer,
+            ],
+        );
+    }
+
+    /// Adds a bridge `name`, as a link that is not a veth (the test kernel
+    /// has no dummy module, but bridges are built in).
+    pub fn add_bridge(&self, name: &str) {
+        run(
+            "ip",
+            &["-n", &self.name, "link", "add", name, "type", "bridge"],
+        );
+    }
+
     /// Names of all links in the namespace.
     pub fn link_names(&self) -> Vec<String> {
         self.ip_json(&["link", "show"])
@@ -105,6 +125,35 @@ impl Drop for TempNetns {
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
+    }
+}
+
+/// A fresh directory under the system temp dir, unique per process, test and
+/// call, removed with its contents on drop (also when the test panics).
+pub struct TempDir {
+    pub path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "netns-test-{}-{}-{}",
+            std::process::id(),
+            tag,
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        // A leftover of an earlier run killed before its drop ran, should
+        // the pid come round again.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+        TempDir { path }
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 
