@@ -11,7 +11,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::connection::{self, Shared, lock};
+use crate::connection::{self, Closed, Shared, lock};
+use crate::deadline;
 use crate::monitor::{ColumnKinds, Monitor};
 use crate::result::parse_transact_result;
 use crate::tls::{self, TlsConnector};
@@ -186,16 +187,27 @@ impl Client {
                 shared,
                 next_id: AtomicU64::new(1),
                 remote,
-                request_timeout_ms: AtomicU64::new(REQUEST_TIMEOUT.as_millis() as u64),
+                request_timeout_ms: AtomicU64::new(deadline::millis(REQUEST_TIMEOUT)),
                 kinds: Mutex::default(),
             }),
         }
     }
 
-    /// Sets how long each request waits for its reply (all clones share it).
+    /// Sets how long each request waits for its reply (all clones share
+    /// it); a timeout of a century or more, such as `Duration::MAX`, means
+    /// no limit.
     pub fn set_request_timeout(&self, timeout: Duration) {
-        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        self.inner.request_timeout_ms.store(ms, Ordering::Relaxed);
+        self.inner
+            .request_timeout_ms
+            .store(deadline::millis(timeout), Ordering::Relaxed);
+    }
+
+    /// Sets the largest message accepted from the server, in bytes
+    /// ([`crate::MAX_MESSAGE_BYTES`] unless set; all clones share it),
+    /// from the next read on. A longer message closes the connection and
+    /// fails what waits with [`Error::MessageTooLarge`].
+    pub fn set_max_message_size(&self, bytes: usize) {
+        lock(&self.inner.shared).max_message_bytes = bytes;
     }
 
     /// The remote this client is connected to, for logs and errors.
@@ -204,9 +216,18 @@ impl Client {
     }
 
     /// False once the connection has closed; every later call fails with
-    /// [`Error::Disconnected`].
+    /// the reason: [`Error::Disconnected`] when the server closed it,
+    /// [`Error::MessageTooLarge`] or [`Error::ConnectionLost`] otherwise.
     pub fn is_connected(&self) -> bool {
-        !lock(&self.inner.shared).closed
+        lock(&self.inner.shared).closed.is_none()
+    }
+
+    /// Why the connection ended, for a caller that found it gone.
+    pub(crate) fn closed_error(&self) -> Error {
+        lock(&self.inner.shared)
+            .closed
+            .as_ref()
+            .map_or(Error::Disconnected, Closed::error)
     }
 
     fn next_id(&self) -> u64 {
@@ -219,9 +240,7 @@ impl Client {
         let (tx, rx) = oneshot::channel();
         {
             let mut state = lock(&self.inner.shared);
-            if state.closed {
-                return Err(Error::Disconnected);
-            }
+            state.check_open()?;
             state.pending.insert(id, tx);
         }
         let message = json!({"method": method, "params": params, "id": id});
@@ -231,14 +250,15 @@ impl Client {
             .send(message.to_string().into_bytes())
             .is_err()
         {
+            // The task has ended (its receiver is gone), so closed is set.
             lock(&self.inner.shared).pending.remove(&id);
-            return Err(Error::Disconnected);
+            return Err(self.closed_error());
         }
         let timeout = Duration::from_millis(self.inner.request_timeout_ms.load(Ordering::Relaxed));
-        match tokio::time::timeout(timeout, rx).await {
+        match deadline::within(timeout, rx).await {
             // The sender is dropped without a value only if the task ended.
-            Ok(reply) => reply.unwrap_or(Err(Error::Disconnected)),
-            Err(_) => {
+            Some(reply) => reply.unwrap_or_else(|_| Err(self.closed_error())),
+            None => {
                 lock(&self.inner.shared).pending.remove(&id);
                 Err(Error::Timeout(format!(
                     "no answer to {method} from {} within {timeout:?}",
@@ -313,9 +333,7 @@ impl Client {
         {
             // Registered before the request so no update after the reply is lost.
             let mut state = lock(&self.inner.shared);
-            if state.closed {
-                return Err(Error::Disconnected);
-            }
+            state.check_open()?;
             state.monitors.insert(monitor_id.clone(), tx);
         }
         let mut request = json!({

@@ -11,20 +11,101 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::Error;
-use crate::framing::Framer;
+use crate::framing::{Framer, MAX_MESSAGE_BYTES};
 
 /// Where a reply (or the reason there will be none) goes.
 pub(crate) type ReplySender = oneshot::Sender<Result<Json, Error>>;
 
 /// State shared between the client handles and the connection task.
-#[derive(Default)]
 pub(crate) struct Shared {
-    /// Set once the task has ended: no reply or update will come any more.
-    pub(crate) closed: bool,
+    /// Set once the task has ended, with why: no reply or update will come
+    /// any more, and every later request fails with that reason.
+    pub(crate) closed: Option<Closed>,
     /// Requests waiting for their reply, by JSON-RPC id.
     pub(crate) pending: HashMap<u64, ReplySender>,
     /// Monitors by the monitor id we chose; they receive `<table-updates2>`.
     pub(crate) monitors: HashMap<String, mpsc::UnboundedSender<Json>>,
+    /// The largest message accepted; the task reads it before each read.
+    pub(crate) max_message_bytes: usize,
+}
+
+impl Default for Shared {
+    fn default() -> Shared {
+        Shared {
+            closed: None,
+            pending: HashMap::new(),
+            monitors: HashMap::new(),
+            max_message_bytes: MAX_MESSAGE_BYTES,
+        }
+    }
+}
+
+impl Shared {
+    /// `Ok` while the connection runs, else the reason it ended.
+    pub(crate) fn check_open(&self) -> Result<(), Error> {
+        match &self.closed {
+            Some(closed) => Err(closed.error()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Why the connection ended. Kept apart from [`Error`] (which holds
+/// `io::Error`s and cannot be cloned) so every waiter, and every later
+/// call, gets its own copy of the reason.
+#[derive(Debug, Clone)]
+pub(crate) enum Closed {
+    /// The server closed the connection, or every handle was dropped.
+    Cleanly,
+    /// A message went over the limit: [`Error::MessageTooLarge`].
+    TooLarge {
+        /// The remote that sent it.
+        remote: String,
+        /// The limit it went over.
+        limit: usize,
+    },
+    /// Reading, writing or framing failed: [`Error::ConnectionLost`].
+    Lost {
+        /// The remote of the connection.
+        remote: String,
+        /// The error, as text.
+        reason: String,
+    },
+}
+
+impl Closed {
+    /// What the connection task ended with, as a reason to keep.
+    fn from_outcome(outcome: Result<(), Error>, remote: &str) -> Closed {
+        let reason = match outcome {
+            Ok(()) => return Closed::Cleanly,
+            Err(Error::MessageTooLarge { remote, limit }) => {
+                return Closed::TooLarge { remote, limit };
+            }
+            // The inner text: ConnectionLost already says "OVSDB".
+            Err(Error::Protocol(reason)) => reason,
+            Err(Error::Io(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        Closed::Lost {
+            remote: remote.to_string(),
+            reason,
+        }
+    }
+
+    /// The error a request or monitor gets for this reason.
+    pub(crate) fn error(&self) -> Error {
+        match self {
+            Closed::Cleanly => Error::Disconnected,
+            Closed::TooLarge { remote, limit } => Error::MessageTooLarge {
+                remote: remote.clone(),
+                limit: *limit,
+            },
+            Closed::Lost { remote, reason } => Error::ConnectionLost {
+                remote: remote.clone(),
+                reason: reason.clone(),
+            },
+        }
+    }
 }
 
 /// Locks the shared state. A panic while holding the lock cannot leave it
@@ -35,7 +116,8 @@ pub(crate) fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 }
 
 /// Runs the connection until the server closes it, a read or write fails,
-/// or every client handle is gone; then fails whatever still waits.
+/// a message is too large or every client handle is gone; then fails
+/// whatever still waits with the reason.
 pub(crate) async fn run<S>(
     mut stream: S,
     mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>,
@@ -44,22 +126,27 @@ pub(crate) async fn run<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    match serve(&mut stream, &mut outgoing, &shared).await {
+    let outcome = serve(&mut stream, &mut outgoing, &shared, &remote).await;
+    // Closed before the waiters learn why: a server flooding us is cut off
+    // now, not after they have run.
+    drop(stream);
+    match &outcome {
         Ok(()) => tracing::debug!(%remote, "OVSDB connection closed"),
         Err(e) => tracing::warn!(%remote, error = %e, "OVSDB connection lost"),
     }
-    // Dropping the senders wakes every waiter with "disconnected": requests
-    // see their oneshot closed, monitors see their channel end.
+    let closed = Closed::from_outcome(outcome, &remote);
+    // Requests get the reason; monitors see their channel end and ask the
+    // client for it (closed is set first, under the same lock).
     let (pending, monitors) = {
         let mut state = lock(&shared);
-        state.closed = true;
+        state.closed = Some(closed.clone());
         (
             std::mem::take(&mut state.pending),
             std::mem::take(&mut state.monitors),
         )
     };
     for (_, reply) in pending {
-        let _ = reply.send(Err(Error::Disconnected));
+        let _ = reply.send(Err(closed.error()));
     }
     drop(monitors);
 }
@@ -68,11 +155,12 @@ async fn serve<S>(
     stream: &mut S,
     outgoing: &mut mpsc::UnboundedReceiver<Vec<u8>>,
     shared: &Mutex<Shared>,
+    remote: &str,
 ) -> Result<(), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut framer = Framer::default();
+    let mut framer = Framer::new(remote, MAX_MESSAGE_BYTES);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         tokio::select! {
@@ -81,6 +169,7 @@ where
                 if n == 0 {
                     return Ok(());
                 }
+                framer.set_limit(lock(shared).max_message_bytes);
                 framer.push(&buf[..n]);
                 while let Some(message) = framer.next_message()? {
                     if let Some(answer) = dispatch(message, shared) {
@@ -100,7 +189,7 @@ where
 
 /// Handles one message from the server; returns what to send back, if
 /// anything (only requests from the server get an answer).
-fn dispatch(message: Json, shared: &Mutex<Shared>) -> Option<Json> {
+pub(crate) fn dispatch(message: Json, shared: &Mutex<Shared>) -> Option<Json> {
     let id = message.get("id").cloned().unwrap_or(Json::Null);
     if let Some(method) = message.get("method").and_then(Json::as_str) {
         let params = message.get("params").cloned().unwrap_or(Json::Null);

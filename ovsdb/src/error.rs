@@ -45,9 +45,29 @@ pub enum Error {
     /// The server sent something that is not valid JSON-RPC / RFC 7047.
     #[error("OVSDB protocol error: {0}")]
     Protocol(String),
-    /// The connection closed before the answer arrived.
+    /// The server closed the connection (or it was closed on our side)
+    /// before the answer arrived.
     #[error("OVSDB connection closed")]
     Disconnected,
+    /// The server (named) sent a message larger than the client accepts
+    /// ([`crate::MAX_MESSAGE_BYTES`] unless set otherwise): the connection
+    /// was closed rather than buffer it. A retry would get the same answer.
+    #[error("OVSDB message from {remote} exceeds the limit of {}", bytes_text(*limit))]
+    MessageTooLarge {
+        /// The remote that sent it.
+        remote: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The connection to the remote (named) failed before the answer
+    /// arrived: a read or write error, or bytes that are not JSON-RPC.
+    #[error("OVSDB connection to {remote} lost: {reason}")]
+    ConnectionLost {
+        /// The remote the connection was to.
+        remote: String,
+        /// What went wrong, e.g. the I/O or protocol error.
+        reason: String,
+    },
     /// Operation `index` of a transaction failed (the index may equal the
     /// number of operations when the commit itself failed).
     #[error("OVSDB operation {index} failed: {error}: {details}")]
@@ -78,5 +98,38 @@ impl Error {
     /// True for "constraint violation", e.g. a duplicate key of a table index.
     pub fn is_constraint_violation(&self) -> bool {
         matches!(self, Error::OperationFailed { error, .. } if error == "constraint violation")
+    }
+}
+
+/// A byte count as people write limits: `64 MiB`, `512 KiB`, `1000 bytes`.
+fn bytes_text(n: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    match n {
+        0 => "0 bytes".to_string(),
+        n if n % MIB == 0 => format!("{} MiB", n / MIB),
+        n if n % KIB == 0 => format!("{} KiB", n / KIB),
+        n => format!("{n} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_large_names_the_remote_and_the_limit() {
+        let err = Error::MessageTooLarge {
+            remote: "unix:/tmp/x.sock".into(),
+            limit: 64 * 1024 * 1024,
+        };
+        assert_eq!(
+            err.to_string(),
+            "OVSDB message from unix:/tmp/x.sock exceeds the limit of 64 MiB"
+        );
+        assert_eq!(bytes_text(512 * 1024), "512 KiB");
+        // Not a whole number of KiB: exact bytes rather than a rounded figure.
+        assert_eq!(bytes_text(1536), "1536 bytes");
+        assert_eq!(bytes_text(0), "0 bytes");
     }
 }

@@ -6,6 +6,10 @@
 //! `ssl:`, comma-separated for a cluster); `ssl:` ones need a [`TlsConfig`],
 //! given to [`Client::connect_with`].
 //!
+//! The server is not trusted with the plugin's memory: a message larger
+//! than [`MAX_MESSAGE_BYTES`] (or [`Client::set_max_message_size`]) closes
+//! the connection with [`Error::MessageTooLarge`], and no input panics.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
@@ -53,8 +57,11 @@
 
 mod client;
 mod connection;
+mod deadline;
 mod error;
 mod framing;
+#[cfg(test)]
+mod hostile_input;
 mod monitor;
 mod operation;
 mod remote;
@@ -64,6 +71,7 @@ mod value;
 
 pub use client::Client;
 pub use error::Error;
+pub use framing::MAX_MESSAGE_BYTES;
 pub use monitor::Monitor;
 pub use operation::{Condition, Function, Mutation, Mutator, Operation};
 pub use remote::Remote;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use tokio::sync::mpsc;
 
-use crate::{Atom, Client, Error, Row, Value};
+use crate::{Atom, Client, Error, Row, Value, deadline};
 
 /// How an update2 "modify" diff applies to a column, which depends on its
 /// schema type (ovsdb-server's `ovsdb_datum_diff`).
@@ -154,30 +154,34 @@ impl Monitor {
         &self.rows
     }
 
-    /// Waits for the next update notification and applies it.
-    /// [`Error::Disconnected`] once the connection is gone.
+    /// Waits for the next update notification and applies it. Once the
+    /// connection is gone, the reason it ended (see
+    /// [`Client::is_connected`]).
     pub async fn changed(&mut self) -> Result<(), Error> {
-        let update = self.updates.recv().await.ok_or(Error::Disconnected)?;
-        self.apply(&update)
+        match self.updates.recv().await {
+            Some(update) => self.apply(&update),
+            None => Err(self.client.closed_error()),
+        }
     }
 
     /// Returns as soon as `done(rows)` is true (checked on the current rows
-    /// first), [`Error::Timeout`] after `timeout`.
+    /// first), [`Error::Timeout`] after `timeout`; a timeout of a century
+    /// or more, such as `Duration::MAX`, means no limit.
     pub async fn wait_until(
         &mut self,
         timeout: Duration,
         mut done: impl FnMut(&BTreeMap<String, Row>) -> bool,
     ) -> Result<(), Error> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = deadline::after(timeout);
         loop {
             if done(&self.rows) {
                 return Ok(());
             }
             // changed() only awaits a channel receive, which is cancel-safe,
             // so a timeout never loses an update.
-            match tokio::time::timeout_at(deadline, self.changed()).await {
-                Ok(result) => result?,
-                Err(_) => {
+            match deadline::until(deadline, self.changed()).await {
+                Some(result) => result?,
+                None => {
                     return Err(Error::Timeout(format!(
                         "rows of {}.{} to reach the expected state within {timeout:?}",
                         self.db, self.table

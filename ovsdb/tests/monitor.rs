@@ -291,3 +291,44 @@ async fn dropped_monitor_is_cancelled_and_client_keeps_working() {
         .await
         .unwrap();
 }
+
+/// A timeout too large to add to a clock (`Duration::from_secs(u64::MAX)`
+/// overflows an `Instant`) means no deadline: no panic, and the wait
+/// returns when the condition holds, at once or after a change.
+#[tokio::test(flavor = "current_thread")]
+async fn a_huge_timeout_waits_without_panicking() {
+    let server = Server::start();
+    let client = Client::connect(&server.unix).await.unwrap();
+    let mut monitor = client
+        .monitor(DB, "Switch", by_name("late"), vec![])
+        .await
+        .unwrap();
+    for huge in [Duration::from_secs(u64::MAX), Duration::MAX] {
+        monitor
+            .wait_until(huge, |rows| rows.is_empty())
+            .await
+            .unwrap();
+    }
+    let writer = client.clone();
+    let insert = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        writer
+            .transact(
+                DB,
+                &[Operation::insert(
+                    "Switch",
+                    Row::new().with("name", Value::string("late")),
+                )],
+            )
+            .await
+            .unwrap();
+    });
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        monitor.wait_until(Duration::from_secs(u64::MAX), |rows| rows.len() == 1),
+    )
+    .await
+    .expect("the row was inserted")
+    .unwrap();
+    insert.await.unwrap();
+}

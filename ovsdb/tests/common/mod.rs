@@ -1,7 +1,10 @@
 //! A real ovsdb-server per test, in its own temp dir, killed by pid (and
-//! the dir removed) when the guard drops, also when the test panics.
+//! the dir removed) when the guard drops, also when the test panics; and,
+//! in [`fake`], a scripted stand-in for what a real one never does.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+pub mod fake;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
