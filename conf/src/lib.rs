@@ -1,22 +1,26 @@
 //! Configuration of ovn-udn-cni: the network config a runtime hands the plugin
-//! (ovn-kubernetes compatible), the node config, and the OVN names derived from
-//! them. Everything here is pure: no I/O beyond reading the node config file.
+//! (ovn-kubernetes compatible), the node config, the rules names must follow,
+//! and the OVN names derived from them. Everything here is pure: no I/O
+//! beyond reading the node config file.
 
+mod address;
 mod error;
 mod mac;
-mod naming;
+pub mod name_rules;
 mod netconf;
 mod network;
 mod node;
+mod ovn_names;
 mod subnet;
 
-pub use error::ConfError;
-pub use mac::{MacAddr, mac_for_addresses, random_local_mac};
-pub use naming::{
-    PodRef, host_veth_name, localnet_port_name, lsp_name, prefix, router_name, router_port_names,
-    switch_name,
+pub use address::{StaticIp, special_range};
+pub use error::{ConfError, shown};
+pub use mac::{MacAddr, mac_for_addresses, parse_unicast_mac, random_local_mac};
+pub use netconf::{MAX_CONFIG_BYTES, NetConf, RuntimeConfig, ValidAttachment};
+pub use network::{DEFAULT_MTU, Network, NetworkId, Role, Topology, ipam_plugin};
+pub use node::{DEFAULT_NODE_CONFIG_PATH, NODE_CONFIG_ENV, NODE_KEYS, NodeConfig, Tls};
+pub use ovn_names::{
+    PodRef, host_veth_name, is_host_veth_name, localnet_port_name, lsp_name, prefix, router_name,
+    router_port_names, switch_name,
 };
-pub use netconf::{Dns, NetConf, RuntimeConfig, ValidAttachment};
-pub use network::{DEFAULT_MTU, Network, Role, Topology};
-pub use node::{DEFAULT_NODE_CONFIG_PATH, NODE_CONFIG_ENV, NodeConfig, Tls};
 pub use subnet::{Subnet, overlaps};

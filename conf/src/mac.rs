@@ -23,6 +23,19 @@ pub fn mac_for_addresses(addresses: &[IpAddr]) -> Option<MacAddr> {
     Some(MacAddr::new(0x0a, 0x58, tail[0], tail[1], tail[2], tail[3]))
 }
 
+/// A MAC a pod interface may have: unicast and not all zeros; the error
+/// says why not.
+pub fn parse_unicast_mac(text: &str) -> Result<MacAddr, &'static str> {
+    let mac: MacAddr = text.trim().parse().map_err(|_| "is not a MAC address")?;
+    if mac.as_bytes()[0] & 1 == 1 {
+        return Err("is a multicast address");
+    }
+    if mac.is_nil() {
+        return Err("is the all-zero address");
+    }
+    Ok(mac)
+}
+
 /// A random locally administered unicast MAC from six random bytes (the caller
 /// reads them from the OS, keeping this crate free of I/O).
 pub fn random_local_mac(random: [u8; 6]) -> MacAddr {
@@ -54,6 +67,19 @@ mod tests {
         assert_eq!(mac.as_bytes()[..2], [0x0a, 0x58]);
         assert_eq!(mac.as_bytes()[2..], digest[..4]);
         assert!(mac_for_addresses(&[]).is_none());
+    }
+
+    #[test]
+    fn pod_macs_are_unicast_and_not_zero() {
+        assert!(parse_unicast_mac("0a:58:0a:00:00:05").is_ok());
+        for bad in [
+            "00:00:00:00:00:00",
+            "01:00:5e:00:00:01",
+            "ff:ff:ff:ff:ff:ff",
+            "zz",
+        ] {
+            assert!(parse_unicast_mac(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::subnet::{overlaps, parse_cidr, split_list};
-use crate::{ConfError, NetConf, Subnet};
+use crate::{ConfError, NetConf, Subnet, name_rules, shown};
 
 /// The `type` values this plugin answers to: its own, and ovn-kubernetes'
 /// so that existing NetworkAttachmentDefinitions work unchanged.
@@ -55,11 +55,45 @@ impl Role {
     }
 }
 
-/// A network config after validation.
-#[derive(Debug, Clone)]
-pub struct Network {
+/// What names a network's OVN objects and an attachment's logical port:
+/// all that DEL and GC read from a network config, so that keys only ADD
+/// uses can never keep a runtime from cleaning up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkId {
     /// Network name; networks with one name are one network.
     pub name: String,
+    /// `<namespace>/<name>` of the NAD, when the runtime is Multus/ovn-k.
+    pub nad: Option<String>,
+    /// Attachments with an IPAM claim keep IP and MAC (the claim names the port).
+    pub allow_persistent_ips: bool,
+}
+
+impl NetworkId {
+    /// Reads and validates `name`, `netAttachDefName` and
+    /// `allowPersistentIPs`; nothing else.
+    pub fn from_conf(conf: &NetConf) -> Result<NetworkId, ConfError> {
+        let name: String = conf.get("name")?.ok_or(ConfError::Missing("name"))?;
+        name_rules::network_name(&name)
+            .map_err(|why| ConfError::invalid("name", format!("{} {why}", shown(&name))))?;
+        let nad: Option<String> = conf.get("netAttachDefName")?;
+        if let Some(nad) = &nad {
+            name_rules::nad_name(nad).map_err(|why| {
+                ConfError::invalid("netAttachDefName", format!("{} {why}", shown(nad)))
+            })?;
+        }
+        Ok(NetworkId {
+            name,
+            nad,
+            allow_persistent_ips: conf.get("allowPersistentIPs")?.unwrap_or(false),
+        })
+    }
+}
+
+/// A network config after validation: what ADD and CHECK act on.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// Name, NAD and whether claims name ports.
+    pub id: NetworkId,
     /// Layout in OVN.
     pub topology: Topology,
     /// Primary or secondary.
@@ -70,57 +104,65 @@ pub struct Network {
     pub exclude_subnets: Vec<IpNet>,
     /// Interface MTU.
     pub mtu: u32,
-    /// `<namespace>/<name>` of the NAD, when the runtime is Multus/ovn-k.
-    pub nad: Option<String>,
     /// localnet access VLAN.
     pub vlan_id: Option<u16>,
     /// localnet: the `ovn-bridge-mappings` key.
     pub physical_network_name: String,
-    /// Attachments with an IPAM claim keep IP and MAC.
-    pub allow_persistent_ips: bool,
     /// Name servers for DHCP guests (`dns.nameservers`).
     pub dns_servers: Vec<IpAddr>,
+    /// The delegated IPAM plugin (`ipam.type`), if addressing is delegated.
+    pub ipam_plugin: Option<String>,
 }
 
 impl Network {
-    /// Validates a raw config; every error names the offending key.
+    /// Validates a whole config; every error names the offending key.
     pub fn from_conf(conf: &NetConf) -> Result<Network, ConfError> {
-        let name = conf
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .ok_or(ConfError::Missing("name"))?
-            .to_owned();
-        if let Some(plugin) = conf.plugin_type.as_deref()
-            && !PLUGIN_TYPES.contains(&plugin)
+        conf.refuse_node_settings()?;
+        let id = NetworkId::from_conf(conf)?;
+        if let Some(plugin) = conf.get::<String>("type")?
+            && !PLUGIN_TYPES.contains(&plugin.as_str())
         {
             return Err(ConfError::invalid(
                 "type",
                 format!(
-                    "{plugin:?} is not this plugin (expected {})",
+                    "{} is not this plugin (expected {})",
+                    shown(&plugin),
                     PLUGIN_TYPES.join(" or ")
                 ),
             ));
         }
-        let topology = match conf.topology.as_deref().unwrap_or("layer2") {
+        let topology = match conf
+            .get::<String>("topology")?
+            .as_deref()
+            .unwrap_or("layer2")
+        {
             "layer2" => Topology::Layer2,
             "layer3" => Topology::Layer3,
             "localnet" => Topology::Localnet,
             other => {
                 return Err(ConfError::invalid(
                     "topology",
-                    format!("unknown topology {other:?} (expected layer2, layer3 or localnet)"),
+                    format!(
+                        "unknown topology {} (expected layer2, layer3 or localnet)",
+                        shown(other)
+                    ),
                 ));
             }
         };
-        let role = match conf.role.as_deref().unwrap_or("secondary") {
+        let role = match conf
+            .get::<String>("role")?
+            .as_deref()
+            .unwrap_or("secondary")
+        {
             "primary" => Role::Primary,
             "secondary" => Role::Secondary,
             other => {
                 return Err(ConfError::invalid(
                     "role",
-                    format!("unknown role {other:?} (expected primary or secondary)"),
+                    format!(
+                        "unknown role {} (expected primary or secondary)",
+                        shown(other)
+                    ),
                 ));
             }
         };
@@ -130,8 +172,10 @@ impl Network {
                 "a localnet network is secondary only",
             ));
         }
-        let subnets = parse_subnets(conf.subnets.as_deref().unwrap_or(""), topology)?;
-        if conf.ipam.is_some() && !subnets.is_empty() {
+        let subnets_text: Option<String> = conf.get("subnets")?;
+        let subnets = parse_subnets(subnets_text.as_deref().unwrap_or(""), topology)?;
+        let ipam_plugin = ipam_plugin(conf)?;
+        if ipam_plugin.is_some() && !subnets.is_empty() {
             return Err(ConfError::invalid(
                 "ipam",
                 "an ipam section and `subnets` are exclusive: addresses come either from the IPAM plugin or from OVN",
@@ -143,18 +187,12 @@ impl Network {
                 "a layer3 network needs subnets",
             ));
         }
-        let exclude_subnets = parse_excludes(conf.exclude_subnets.as_deref(), &subnets)?;
-        let mtu = conf.mtu.unwrap_or(DEFAULT_MTU);
+        let excludes_text: Option<String> = conf.get("excludeSubnets")?;
+        let exclude_subnets = parse_excludes(excludes_text.as_deref(), &subnets)?;
+        let mtu = conf.get("mtu")?.unwrap_or(DEFAULT_MTU);
         validate_mtu(mtu, &subnets)?;
-        if let Some(nad) = conf.net_attach_def_name.as_deref()
-            && nad.split('/').filter(|p| !p.is_empty()).count() != 2
-        {
-            return Err(ConfError::invalid(
-                "netAttachDefName",
-                format!("{nad:?} is not <namespace>/<name>"),
-            ));
-        }
-        if let Some(vlan) = conf.vlan_id {
+        let vlan_id: Option<u16> = conf.get("vlanID")?;
+        if let Some(vlan) = vlan_id {
             if topology != Topology::Localnet {
                 return Err(ConfError::invalid(
                     "vlanID",
@@ -168,31 +206,59 @@ impl Network {
                 ));
             }
         }
-        let allow_persistent_ips = conf.allow_persistent_ips.unwrap_or(false);
-        if allow_persistent_ips && topology == Topology::Layer3 {
+        if id.allow_persistent_ips && topology == Topology::Layer3 {
             return Err(ConfError::invalid(
                 "allowPersistentIPs",
                 "a layer3 network gives each node its own subnet, so an address cannot follow a VM (use layer2 or localnet)",
             ));
         }
-        let dns_servers = parse_dns(conf.dns.as_ref())?;
+        let physical_network_name = match conf.get::<String>("physicalNetworkName")? {
+            Some(physnet) => {
+                name_rules::physical_network(&physnet).map_err(|why| {
+                    ConfError::invalid("physicalNetworkName", format!("{} {why}", shown(&physnet)))
+                })?;
+                physnet
+            }
+            None => id.name.clone(),
+        };
+        let dns_servers = parse_dns(conf.get_at(&["dns", "nameservers"])?.unwrap_or_default())?;
         Ok(Network {
-            physical_network_name: conf
-                .physical_network_name
-                .clone()
-                .unwrap_or_else(|| name.clone()),
-            name,
+            id,
             topology,
             role,
             subnets,
             exclude_subnets,
             mtu,
-            nad: conf.net_attach_def_name.clone(),
-            vlan_id: conf.vlan_id,
-            allow_persistent_ips,
+            vlan_id,
+            physical_network_name,
             dns_servers,
+            ipam_plugin,
         })
     }
+}
+
+/// `ipam.type`: the delegated IPAM plugin, a binary looked up in CNI_PATH,
+/// so a plain file name and nothing that could walk out of those directories.
+pub fn ipam_plugin(conf: &NetConf) -> Result<Option<String>, ConfError> {
+    if !conf.has("ipam") {
+        return Ok(None);
+    }
+    let plugin: String = conf
+        .get_at(&["ipam", "type"])?
+        .ok_or_else(|| ConfError::invalid("ipam", "`type` must name an IPAM plugin"))?;
+    let valid = !plugin.is_empty()
+        && !plugin.starts_with('.')
+        && plugin.len() <= 255
+        && plugin
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !valid {
+        return Err(ConfError::invalid(
+            "ipam.type",
+            format!("{} is not a plugin file name", shown(&plugin)),
+        ));
+    }
+    Ok(Some(plugin))
 }
 
 fn parse_subnets(text: &str, topology: Topology) -> Result<Vec<Subnet>, ConfError> {
@@ -201,15 +267,16 @@ fn parse_subnets(text: &str, topology: Topology) -> Result<Vec<Subnet>, ConfErro
         let mut subnet = Subnet::parse(item, "subnets")?;
         match topology {
             Topology::Layer3 => {
-                subnet.host_prefix.get_or_insert(match subnet.cidr {
+                let default = match subnet.cidr {
                     IpNet::V4(_) => 24,
                     IpNet::V6(_) => 64,
-                });
+                };
+                subnet = subnet.with_default_host_prefix(default, "subnets")?;
             }
             _ if subnet.host_prefix.is_some() => {
                 return Err(ConfError::invalid(
                     "subnets",
-                    format!("{item:?}: a host prefix is only valid on layer3"),
+                    format!("{}: a host prefix is only valid on layer3", shown(item)),
                 ));
             }
             _ => {}
@@ -220,7 +287,7 @@ fn parse_subnets(text: &str, topology: Topology) -> Result<Vec<Subnet>, ConfErro
         {
             return Err(ConfError::invalid(
                 "subnets",
-                format!("{item:?} overlaps another subnet"),
+                format!("{} overlaps another subnet", shown(item)),
             ));
         }
         subnets.push(subnet);
@@ -228,14 +295,14 @@ fn parse_subnets(text: &str, topology: Topology) -> Result<Vec<Subnet>, ConfErro
     Ok(subnets)
 }
 
-fn parse_dns(dns: Option<&crate::netconf::Dns>) -> Result<Vec<IpAddr>, ConfError> {
-    dns.map_or(&[][..], |d| &d.nameservers)
+fn parse_dns(servers: Vec<String>) -> Result<Vec<IpAddr>, ConfError> {
+    servers
         .iter()
         .map(|server| {
             server.trim().parse().map_err(|_| {
                 ConfError::invalid(
                     "dns.nameservers",
-                    format!("{server:?} is not an IP address"),
+                    format!("{} is not an IP address", shown(server)),
                 )
             })
         })
@@ -286,7 +353,7 @@ mod tests {
                 "netAttachDefName":"ns1/l2-network","role":"primary","joinSubnet":"100.65.0.0/16"}"#,
         )
         .expect("valid");
-        assert_eq!(n.name, "l2-network");
+        assert_eq!(n.id.name, "l2-network");
         assert_eq!(n.role, Role::Primary);
         assert_eq!(n.subnets.len(), 2);
         assert_eq!(n.mtu, 1300);
@@ -353,6 +420,26 @@ mod tests {
                 r#"{"name":"x","subnets":"10.0.0.0/24","ipam":{"type":"host-local"}}"#,
                 "`ipam`",
             ),
+            (
+                r#"{"name":"x","ipam":{"type":"../../bin/sh"}}"#,
+                "`ipam.type`",
+            ),
+            (r#"{"name":"x\nforged"}"#, "`name`"),
+            (
+                r#"{"name":"x","netAttachDefName":"../.."}"#,
+                "`netAttachDefName`",
+            ),
+            (
+                r#"{"name":"x","netAttachDefName":"a//b"}"#,
+                "`netAttachDefName`",
+            ),
+            (
+                r#"{"name":"x","physicalNetworkName":"a:b"}"#,
+                "`physicalNetworkName`",
+            ),
+            (r#"{"name":"x","subnets":"127.0.0.0/8"}"#, "`subnets`"),
+            (r#"{"name":"x","bridge":"br-ex"}"#, "`bridge`"),
+            (r#"{"name":"x","readyTimeout":1}"#, "`readyTimeout`"),
         ];
         for (json, field) in cases {
             let err = parse(json).expect_err(json).to_string();
@@ -361,9 +448,23 @@ mod tests {
     }
 
     #[test]
+    fn the_identity_ignores_add_only_keys() {
+        let conf = NetConf::from_slice(
+            br#"{"name":"x","netAttachDefName":"ns/x","subnets":5,"mtu":"big",
+                "runtimeConfig":{"ips":"x"},"dns":{"nameservers":5},"allowPersistentIPs":true}"#,
+        )
+        .expect("object");
+        let id = NetworkId::from_conf(&conf).expect("identity");
+        assert_eq!(id.nad.as_deref(), Some("ns/x"));
+        assert!(id.allow_persistent_ips);
+        assert!(Network::from_conf(&conf).is_err());
+    }
+
+    #[test]
     fn wrong_types_are_decode_errors() {
         let err = parse(r#"{"name":"x","mtu":"big"}"#).expect_err("decode");
-        assert!(matches!(err, ConfError::Decode(_)));
-        assert!(matches!(parse("{not json"), Err(ConfError::Decode(_))));
+        assert!(matches!(err, ConfError::Decode { .. }));
+        assert!(err.to_string().contains("`mtu`"), "{err}");
+        assert!(matches!(parse("{not json"), Err(ConfError::Decode { .. })));
     }
 }

@@ -1,20 +1,51 @@
-//! The node config: where this node's databases are, shared by every network.
+//! The node config: where this node's databases are, how long to wait for
+//! ovn-controller, where to log. Only the node's administrator writes it;
+//! network configs may not carry any of its keys ([`NODE_KEYS`]).
 
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::{ConfError, NetConf};
+use crate::{ConfError, name_rules};
 
 /// Default location of the node config.
 pub const DEFAULT_NODE_CONFIG_PATH: &str = "/etc/ovn-udn-cni/node.json";
 /// Environment variable naming another node config file.
 pub const NODE_CONFIG_ENV: &str = "OVN_UDN_CNI_NODE_CONFIG";
+/// Largest node config file read.
+const MAX_NODE_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Every key of the node config: node settings, refused in network configs.
+pub const NODE_KEYS: [&str; 11] = [
+    "nbAddress",
+    "ovsAddress",
+    "bridge",
+    "chassis",
+    "tls",
+    "readyTimeout",
+    "logFile",
+    "logLevel",
+    "logStderr",
+    "logMaxBytes",
+    "logMaxFiles",
+];
+
+/// Range of `readyTimeout`, seconds.
+const READY_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=600;
+/// Range of `logMaxBytes`: a few lines at least, a GiB at most.
+const LOG_MAX_BYTES_RANGE: std::ops::RangeInclusive<u64> = 4096..=(1 << 30);
+/// Range of `logMaxFiles` (rotated files kept besides the live one).
+const LOG_MAX_FILES_RANGE: std::ops::RangeInclusive<u32> = 1..=100;
+/// Accepted `logLevel` values.
+const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
 
 /// TLS material for `ssl:` remotes.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Tls {
     /// PEM private key.
     pub private_key: PathBuf,
@@ -24,8 +55,8 @@ pub struct Tls {
     pub ca_cert: PathBuf,
 }
 
-/// This node's settings, after defaults and per-network overrides.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// This node's settings, after defaults.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct NodeConfig {
     /// Comma-separated NB remotes.
@@ -38,14 +69,18 @@ pub struct NodeConfig {
     pub chassis: Option<String>,
     /// TLS for `ssl:` remotes.
     pub tls: Option<Tls>,
-    /// Seconds to wait for `ovn-installed`.
+    /// Seconds to wait for `ovn-installed` (1-600).
     pub ready_timeout: u64,
-    /// Log file.
+    /// Log file (absolute path; never followed through a symlink).
     pub log_file: PathBuf,
     /// `error`, `warn`, `info`, `debug` or `trace`.
     pub log_level: String,
     /// Also log to stderr.
     pub log_stderr: bool,
+    /// Size at which the log file is rotated.
+    pub log_max_bytes: u64,
+    /// Rotated log files kept (`<logFile>.1` ... `.N`).
+    pub log_max_files: u32,
 }
 
 impl Default for NodeConfig {
@@ -60,6 +95,8 @@ impl Default for NodeConfig {
             log_file: "/var/log/ovn-udn-cni/ovn-udn-cni.log".into(),
             log_level: "info".into(),
             log_stderr: false,
+            log_max_bytes: 10 << 20,
+            log_max_files: 5,
         }
     }
 }
@@ -78,31 +115,74 @@ impl NodeConfig {
         }
     }
 
-    /// Loads one file.
+    /// Loads and validates one file: a regular file (a FIFO must not hang
+    /// the plugin), at most 1 MiB, holding a JSON object.
     pub fn load_file(path: &Path) -> Result<NodeConfig, ConfError> {
         let node_err = |reason: String| ConfError::Node {
             path: path.display().to_string(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| node_err(e.to_string()))?;
-        serde_json::from_slice(&bytes).map_err(|e| node_err(e.to_string()))
+        let bytes = read_regular_file(path, MAX_NODE_CONFIG_BYTES).map_err(node_err)?;
+        Self::from_slice(&bytes).map_err(node_err)
     }
 
-    /// Applies the network config's per-network overrides.
-    pub fn with_overrides(mut self, conf: &NetConf) -> NodeConfig {
-        if let Some(v) = &conf.nb_address {
-            self.nb_address = v.clone();
+    /// Decodes and validates the file's bytes; the error names the key.
+    fn from_slice(bytes: &[u8]) -> Result<NodeConfig, String> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+        if !value.is_object() {
+            return Err("must be a JSON object".into());
         }
-        if let Some(v) = &conf.ovs_address {
-            self.ovs_address = v.clone();
+        let node: NodeConfig = serde_path_to_error::deserialize(&value)
+            .map_err(|e| format!("`{}`: {}", e.path(), e.inner()))?;
+        node.validate()?;
+        Ok(node)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let key = |key: &str, why: String| format!("`{key}`: {why}");
+        if !READY_TIMEOUT_RANGE.contains(&self.ready_timeout) {
+            return Err(key(
+                "readyTimeout",
+                format!("{} is not in 1-600 seconds", self.ready_timeout),
+            ));
         }
-        if let Some(v) = &conf.bridge {
-            self.bridge = v.clone();
+        name_rules::interface_name(&self.bridge)
+            .map_err(|why| key("bridge", format!("{:?} {why}", self.bridge)))?;
+        if let Some(chassis) = &self.chassis {
+            name_rules::physical_network(chassis)
+                .map_err(|why| key("chassis", format!("{chassis:?} {why}")))?;
         }
-        if let Some(v) = conf.ready_timeout {
-            self.ready_timeout = v;
+        if !self.log_file.is_absolute() {
+            return Err(key("logFile", "must be an absolute path".into()));
         }
-        self
+        if !LOG_LEVELS.contains(&self.log_level.as_str()) {
+            return Err(key(
+                "logLevel",
+                format!(
+                    "{:?} is not one of {}",
+                    self.log_level,
+                    LOG_LEVELS.join(", ")
+                ),
+            ));
+        }
+        if !LOG_MAX_BYTES_RANGE.contains(&self.log_max_bytes) {
+            return Err(key(
+                "logMaxBytes",
+                format!(
+                    "{} is not in 4096-{}",
+                    self.log_max_bytes,
+                    LOG_MAX_BYTES_RANGE.end()
+                ),
+            ));
+        }
+        if !LOG_MAX_FILES_RANGE.contains(&self.log_max_files) {
+            return Err(key(
+                "logMaxFiles",
+                format!("{} is not in 1-100", self.log_max_files),
+            ));
+        }
+        Ok(())
     }
 
     /// [`NodeConfig::ready_timeout`] as a duration.
@@ -111,34 +191,104 @@ impl NodeConfig {
     }
 }
 
+/// Reads a regular file of at most `limit` bytes. Opened non-blocking so a
+/// FIFO in its place fails the type check instead of blocking in `open`.
+fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("is not a regular file".into());
+    }
+    if meta.len() > limit {
+        return Err(format!("is {} bytes, more than {limit}", meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn file_values_and_network_overrides_win_over_defaults() {
-        let dir = std::env::temp_dir().join(format!("udn-node-{}", std::process::id()));
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("udn-node-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
+        dir
+    }
+
+    #[test]
+    fn file_values_win_over_defaults() {
+        let dir = temp_dir("values");
         let file = dir.join("node.json");
         std::fs::write(
             &file,
-            r#"{"ovsAddress":"unix:/x/db.sock","chassis":"node9"}"#,
+            r#"{"ovsAddress":"unix:/x/db.sock","chassis":"node9","readyTimeout":3}"#,
         )
         .expect("write");
         let node = NodeConfig::load_file(&file).expect("load");
         assert_eq!(node.ovs_address, "unix:/x/db.sock");
         assert_eq!(node.chassis.as_deref(), Some("node9"));
-        assert_eq!(node.bridge, "br-int");
-        let conf =
-            NetConf::from_slice(br#"{"name":"n","bridge":"br-x","readyTimeout":3}"#).expect("conf");
-        let node = node.with_overrides(&conf);
-        assert_eq!((node.bridge.as_str(), node.ready_timeout), ("br-x", 3));
+        assert_eq!((node.bridge.as_str(), node.ready_timeout), ("br-int", 3));
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]
-    fn unknown_keys_and_missing_files_name_the_file() {
+    fn bad_values_name_the_key() {
+        for (json, needle) in [
+            ("[]", "JSON object"),
+            (r#"["unix:/x"]"#, "JSON object"),
+            (r#"{"readyTimeout":18446744073709551615}"#, "`readyTimeout`"),
+            (r#"{"readyTimeout":0}"#, "`readyTimeout`"),
+            (r#"{"readyTimeout":"30"}"#, "`readyTimeout`"),
+            (r#"{"bridge":"br/x"}"#, "`bridge`"),
+            (r#"{"logFile":"relative.log"}"#, "`logFile`"),
+            (r#"{"logLevel":"loud"}"#, "`logLevel`"),
+            (r#"{"logMaxBytes":10}"#, "`logMaxBytes`"),
+            (r#"{"logMaxFiles":0}"#, "`logMaxFiles`"),
+            (r#"{"chassis":"a b"}"#, "`chassis`"),
+            (r#"{"tls":{"privateKey":"/k"}}"#, "tls"),
+            (r#"{"nbAdress":"unix:/x"}"#, "nbAdress"),
+        ] {
+            let err = NodeConfig::from_slice(json.as_bytes()).expect_err(json);
+            assert!(err.contains(needle), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn node_keys_are_exactly_the_config_keys() {
+        let value = serde_json::to_value(NodeConfig::default()).expect("serialise");
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        let mut expected = NODE_KEYS.to_vec();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn missing_files_and_fifos_name_the_file_without_hanging() {
         let err = NodeConfig::load_file(Path::new("/nonexistent/node.json")).expect_err("missing");
         assert!(err.to_string().contains("/nonexistent/node.json"));
+        let dir = temp_dir("fifo");
+        let fifo = dir.join("node.json");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+        let err = NodeConfig::load_file(&fifo).expect_err("fifo").to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

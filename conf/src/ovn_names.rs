@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::{Network, Topology};
+use crate::{Network, NetworkId, Topology};
 
 /// Who an attachment belongs to, which decides its logical port's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub fn prefix(x: &str) -> String {
 
 /// The logical switch a pod of this network plugs into on `chassis`.
 pub fn switch_name(network: &Network, chassis: &str) -> String {
-    let base = prefix(&network.name);
+    let base = prefix(&network.id.name);
     match network.topology {
         Topology::Layer2 => format!("{base}ovn_layer2_switch"),
         Topology::Layer3 => format!("{base}{chassis}"),
@@ -53,7 +53,7 @@ pub fn switch_name(network: &Network, chassis: &str) -> String {
 
 /// A layer3 network's cluster router, joining its per-chassis switches.
 pub fn router_name(network: &Network) -> String {
-    format!("{}ovn_cluster_router", prefix(&network.name))
+    format!("{}ovn_cluster_router", prefix(&network.id.name))
 }
 
 /// The router port facing a layer3 switch (`rtos-<switch>`) and the
@@ -64,11 +64,11 @@ pub fn router_port_names(switch: &str) -> (String, String) {
 
 /// A localnet network's port to the physical network.
 pub fn localnet_port_name(network: &Network) -> String {
-    format!("{}ovn_localnet_port", prefix(&network.name))
+    format!("{}ovn_localnet_port", prefix(&network.id.name))
 }
 
 /// The Logical_Switch_Port name of an attachment.
-pub fn lsp_name(network: &Network, pod: &PodRef) -> String {
+pub fn lsp_name(network: &NetworkId, pod: &PodRef) -> String {
     match pod {
         PodRef::Pod { namespace, name } => {
             format!(
@@ -89,13 +89,27 @@ pub fn lsp_name(network: &Network, pod: &PodRef) -> String {
     }
 }
 
+/// Prefix of every host veth end the plugin creates.
+const HOST_VETH_PREFIX: &str = "udn";
+
 /// The host end of the veth: deterministic from container id and interface,
 /// 15 characters (IFNAMSIZ - 1), so DEL finds it without any saved state and
 /// two attachments never share it.
 pub fn host_veth_name(container_id: &str, ifname: &str) -> String {
     let digest = Sha256::digest(format!("{container_id}/{ifname}").as_bytes());
     let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("udn{hex}")
+    format!("{HOST_VETH_PREFIX}{hex}")
+}
+
+/// Whether `name` has the shape of [`host_veth_name`]: `udn` and 12
+/// lowercase hex digits. Only such links are ever candidates for deletion.
+pub fn is_host_veth_name(name: &str) -> bool {
+    name.strip_prefix(HOST_VETH_PREFIX).is_some_and(|hex| {
+        hex.len() == 12
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
 }
 
 #[cfg(test)]
@@ -116,12 +130,12 @@ mod tests {
             namespace: "blue".into(),
             name: "pod-a".into(),
         };
-        assert_eq!(lsp_name(&n, &pod), "blue.tenant.blue_blue_pod-a");
+        assert_eq!(lsp_name(&n.id, &pod), "blue.tenant.blue_blue_pod-a");
         let vm = PodRef::Claim {
             namespace: "blue".into(),
             claim: "vm-a.ovn-udn1".into(),
         };
-        assert_eq!(lsp_name(&n, &vm), "blue.tenant.blue_blue_vm-a.ovn-udn1");
+        assert_eq!(lsp_name(&n.id, &vm), "blue.tenant.blue_blue_vm-a.ovn-udn1");
     }
 
     #[test]
@@ -131,7 +145,7 @@ mod tests {
             id: "0123456789abcdef".into(),
             ifname: "eth0".into(),
         };
-        assert_eq!(lsp_name(&n, &c), "net.a_0123456789ab_eth0");
+        assert_eq!(lsp_name(&n.id, &c), "net.a_0123456789ab_eth0");
         assert_eq!(switch_name(&n, "node7"), "net.a_node7");
         assert_eq!(router_name(&n), "net.a_ovn_cluster_router");
         assert_eq!(
@@ -154,5 +168,15 @@ mod tests {
         assert_eq!(a, host_veth_name("test-container-1", "eth0"));
         assert_ne!(a, host_veth_name("test-container-2", "eth0"));
         assert_ne!(a, host_veth_name("test-container-1", "net1"));
+        assert!(is_host_veth_name(&a));
+        for other in [
+            "eth0",
+            "udn0123",
+            "udn0123456789AB",
+            "victim0",
+            "udn0123456789abc",
+        ] {
+            assert!(!is_host_veth_name(other), "{other}");
+        }
     }
 }
