@@ -17,9 +17,15 @@ pub enum PluginError {
     /// A CNI_* environment variable is missing or malformed.
     #[error("{0}")]
     Environment(String),
-    /// The container's network namespace does not exist.
-    #[error("container network namespace {0} does not exist")]
-    ContainerUnknown(String),
+    /// The container's network namespace does not exist or is no network
+    /// namespace.
+    #[error("CNI_NETNS {netns}: {reason}")]
+    ContainerUnknown {
+        /// The path given.
+        netns: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// CNI_IFNAME is already present in the container.
     #[error("interface {ifname} already exists in {netns}")]
     InterfaceExists {
@@ -78,11 +84,14 @@ pub enum PluginError {
     Delegate {
         /// `ipam.type`.
         plugin: String,
-        /// The plugin's CNI error code.
-        code: u32,
+        /// The plugin's CNI error code, exactly as it gave it.
+        code: u64,
         /// The plugin's message.
         msg: String,
     },
+    /// Teardown went on after failures: every one of them, in order.
+    #[error("{}", join(.0))]
+    Several(Vec<PluginError>),
     /// Reading stdin or another local I/O failed.
     #[error("{context}: {source}")]
     Io {
@@ -93,15 +102,37 @@ pub enum PluginError {
     },
 }
 
+fn join(errors: &[PluginError]) -> String {
+    let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    texts.join("; ")
+}
+
 impl PluginError {
-    /// The CNI error code (SPEC.md "Error" section; 100+ are ours).
-    pub fn code(&self) -> u32 {
+    /// Several teardown failures as one error; `Ok` without any.
+    pub fn from_all(mut errors: Vec<PluginError>) -> Result<(), PluginError> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(PluginError::Several(errors)),
+        }
+    }
+
+    /// The CNI error code (SPEC.md "Error" section; 100+ are ours). Of
+    /// several errors, "try again later" wins, so a runtime retries a DEL
+    /// that could not reach a database.
+    pub fn code(&self) -> u64 {
         match self {
+            PluginError::Several(errors) => errors
+                .iter()
+                .map(PluginError::code)
+                .find(|code| *code == 11)
+                .or_else(|| errors.first().map(PluginError::code))
+                .unwrap_or(999),
             PluginError::IncompatibleVersion(_) => 1,
-            PluginError::ContainerUnknown(_) => 3,
+            PluginError::ContainerUnknown { .. } => 3,
             PluginError::Environment(_) => 4,
             PluginError::Io { .. } => 5,
-            PluginError::Conf(conf::ConfError::Decode(_)) => 6,
+            PluginError::Conf(conf::ConfError::Decode { .. }) => 6,
             PluginError::Conf(_) => 7,
             PluginError::Unreachable { .. }
             | PluginError::NodeNotReady(_)
@@ -117,6 +148,17 @@ impl PluginError {
             PluginError::Netns(_) => 106,
             PluginError::Delegate { code, .. } => *code,
         }
+    }
+
+    /// Whether the error is about the request's own input (config, CNI_ARGS,
+    /// version) rather than about the node or the databases.
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            PluginError::Conf(_)
+                | PluginError::Environment(_)
+                | PluginError::IncompatibleVersion(_)
+        )
     }
 
     /// The error as the CNI error JSON printed on stdout.
@@ -135,6 +177,7 @@ impl PluginError {
         match source {
             ovsdb::Error::Connect { .. }
             | ovsdb::Error::Disconnected
+            | ovsdb::Error::ConnectionLost { .. }
             | ovsdb::Error::Io(_)
             | ovsdb::Error::Timeout(_) => PluginError::Unreachable {
                 what: context.into(),

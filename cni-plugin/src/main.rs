@@ -11,18 +11,20 @@ mod ovn;
 mod request;
 mod topology;
 
+#[cfg(test)]
+mod hostile_input;
+
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use conf::{NetConf, Network, NodeConfig};
+use conf::NodeConfig;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use crate::cni::args::AttachArgs;
 use crate::cni::env::{CniEnv, Command};
-use crate::cni::version::{self, LATEST, SUPPORTED_VERSIONS};
+use crate::cni::version::{LATEST, SUPPORTED_VERSIONS};
 use crate::error::PluginError;
-use crate::request::Request;
+use crate::request::{Request, Verb};
 
 fn main() -> ExitCode {
     if std::env::var_os("CNI_COMMAND").is_none() {
@@ -39,38 +41,73 @@ fn main() -> ExitCode {
         Ok(None) => return cli::run(),
         Err(err) => return rejected(err, LATEST),
     };
-    let mut stdin = Vec::new();
-    if let Err(source) = std::io::stdin().read_to_end(&mut stdin) {
-        let context = "reading the network config from stdin".into();
-        return rejected(PluginError::Io { context, source }, LATEST);
-    }
+    let stdin = match read_stdin() {
+        Ok(stdin) => stdin,
+        Err(err) => return rejected(err, LATEST),
+    };
     if env.command == Command::Version {
         return version_info(&stdin);
     }
-    let conf = match NetConf::from_slice(&stdin) {
-        Ok(conf) => conf,
-        Err(err) => return rejected(err.into(), LATEST),
+    let reply_version = asked_version(&stdin).unwrap_or(LATEST);
+    let node = match node {
+        Ok(node) => node,
+        Err(err) => return rejected(err.into(), reply_version),
     };
-    let cni_version = conf.cni_version.clone().unwrap_or_default();
-    let reply_version = if SUPPORTED_VERSIONS.contains(&cni_version.as_str()) {
-        cni_version.as_str()
-    } else {
-        LATEST
-    };
-    let req = match request(env, stdin, conf, cni_version.clone(), node) {
-        Ok(req) => req,
-        Err(err) => return rejected(err, reply_version),
-    };
-    let outcome = tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|source| PluginError::Io { context: "starting the runtime".into(), source })
-        .and_then(|runtime| {
-            let span = tracing::info_span!("cni", command = req.env.command.as_str(),
-                container = %req.env.container_id, network = %req.network.name, ifname = %req.env.ifname);
-            runtime.block_on(dispatch(&req).instrument(span))
-        });
+    {
+        Ok(runtime) => runtime,
+        Err(source) => {
+            let context = "starting the runtime".into();
+            return rejected(PluginError::Io { context, source }, reply_version);
+        }
+    };
+    let outcome = match Request::new(&env, stdin, node.clone()) {
+        Ok((req, verb)) => {
+            let span = tracing::info_span!("cni", command = env.command.as_str(),
+                container = %env.container_id, network = %req.id.name, ifname = %env.ifname);
+            runtime.block_on(dispatch(&req, verb).instrument(span))
+        }
+        // Input that ADD refuses cannot have created anything in OVN: DEL
+        // still removes what is local to the attachment and succeeds, so a
+        // runtime is never stuck retrying the DEL of a refused ADD.
+        Err(err) if env.command == Command::Del && err.is_input_error() => {
+            tracing::warn!(
+                step = "validate",
+                code = err.code(),
+                "DEL with input ADD refuses ({err}): removing the local veth and OVS port only"
+            );
+            let span = tracing::info_span!("cni", command = "DEL",
+                container = %env.container_id, ifname = %env.ifname);
+            runtime
+                .block_on(commands::del_local(&env, &node).instrument(span))
+                .map(|()| None)
+        }
+        Err(err) => return rejected(err, reply_version),
+    };
     answer(outcome, reply_version)
+}
+
+/// Reads the network config from stdin, at most [`conf::MAX_CONFIG_BYTES`]
+/// (and one more byte, for the decoder to see it is too long).
+fn read_stdin() -> Result<Vec<u8>, PluginError> {
+    let mut stdin = Vec::new();
+    std::io::stdin()
+        .take(conf::MAX_CONFIG_BYTES as u64 + 1)
+        .read_to_end(&mut stdin)
+        .map_err(|source| PluginError::Io {
+            context: "reading the network config from stdin".into(),
+            source,
+        })?;
+    Ok(stdin)
+}
+
+/// The config's `cniVersion`, when it is one this plugin speaks.
+fn asked_version(stdin: &[u8]) -> Option<&'static str> {
+    let value: Value = serde_json::from_slice(stdin).ok()?;
+    let asked = value.get("cniVersion")?.as_str()?;
+    SUPPORTED_VERSIONS.iter().copied().find(|v| *v == asked)
 }
 
 /// A request refused before any work: logged, then answered.
@@ -79,41 +116,14 @@ fn rejected(err: PluginError, cni_version: &str) -> ExitCode {
     answer(Err(err), cni_version)
 }
 
-/// Validates the inputs in the order libcni's skel does (version, then
-/// config) and gathers them into one request.
-fn request(
-    env: CniEnv,
-    stdin: Vec<u8>,
-    conf: NetConf,
-    cni_version: String,
-    node: Result<NodeConfig, conf::ConfError>,
-) -> Result<Request, PluginError> {
-    version::require(&cni_version, env.command.as_str())?;
-    let network = Network::from_conf(&conf)?;
-    let node = node?.with_overrides(&conf);
-    let for_add = env.command == Command::Add;
-    let mut args = AttachArgs::parse(&env.args, &conf, &env.container_id, &env.ifname, for_add)?;
-    args.resolve_claim(&network);
-    Ok(Request {
-        env,
-        stdin,
-        conf,
-        cni_version,
-        network,
-        node,
-        args,
-    })
-}
-
-async fn dispatch(req: &Request) -> Result<Option<Value>, PluginError> {
+async fn dispatch(req: &Request, verb: Verb) -> Result<Option<Value>, PluginError> {
     tracing::info!(step = "start", "invoked");
-    let outcome = match req.env.command {
-        Command::Add => commands::add(req).await.map(Some),
-        Command::Del => commands::del(req).await.map(|()| None),
-        Command::Check => commands::check(req).await.map(|()| None),
-        Command::Gc => commands::gc(req).await.map(|()| None),
-        Command::Status => commands::status(req).await.map(|()| None),
-        Command::Version => Ok(None),
+    let outcome = match verb {
+        Verb::Add(network, addressing) => commands::add(req, &network, &addressing).await.map(Some),
+        Verb::Check(network) => commands::check(req, &network).await.map(|()| None),
+        Verb::Del => commands::del(req).await.map(|()| None),
+        Verb::Gc => commands::gc(req).await.map(|()| None),
+        Verb::Status => commands::status(req).await.map(|()| None),
     };
     match &outcome {
         Ok(_) => tracing::info!(step = "done", "succeeded"),
@@ -124,12 +134,8 @@ async fn dispatch(req: &Request) -> Result<Option<Value>, PluginError> {
 
 /// VERSION: answers at the config's version when it names one we speak.
 fn version_info(stdin: &[u8]) -> ExitCode {
-    let asked: Option<String> = serde_json::from_slice::<Value>(stdin)
-        .ok()
-        .and_then(|v| v.get("cniVersion")?.as_str().map(str::to_owned))
-        .filter(|v| SUPPORTED_VERSIONS.contains(&v.as_str()));
     print_json(&json!({
-        "cniVersion": asked.as_deref().unwrap_or(LATEST),
+        "cniVersion": asked_version(stdin).unwrap_or(LATEST),
         "supportedVersions": SUPPORTED_VERSIONS,
     }));
     ExitCode::SUCCESS

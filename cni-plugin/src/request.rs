@@ -1,15 +1,17 @@
 //! One invocation's inputs, gathered once from the environment, stdin and the
-//! node config, and passed to the verbs by reference.
+//! node config, validated into typed values before any database or
+//! namespace is touched, and passed to the verbs by reference.
 
-use conf::{ConfError, NetConf, Network, NodeConfig};
+use conf::{ConfError, NetConf, Network, NetworkId, NodeConfig};
 use ovsdb::Client;
 use serde_json::Value;
 
-use crate::cni::args::AttachArgs;
-use crate::cni::env::CniEnv;
+use crate::cni::args::{AttachArgs, CniArgs, StaticAddressing};
+use crate::cni::env::{CniEnv, Command};
+use crate::cni::version;
 use crate::error::PluginError;
 
-/// Everything a verb needs.
+/// Everything every verb needs.
 pub struct Request {
     /// The CNI_* variables.
     pub env: CniEnv,
@@ -19,18 +21,84 @@ pub struct Request {
     pub conf: NetConf,
     /// The spec version results are printed at.
     pub cni_version: String,
-    /// The validated network.
-    pub network: Network,
-    /// The node config with this network's overrides.
+    /// What names the network's OVN objects.
+    pub id: NetworkId,
+    /// The node config.
     pub node: NodeConfig,
-    /// Per-attachment arguments.
+    /// Who the attachment belongs to.
     pub args: AttachArgs,
+    /// The delegated IPAM plugin (`ipam.type`), if any.
+    pub ipam_plugin: Option<String>,
+}
+
+/// The verb with what only it reads, validated.
+pub enum Verb {
+    /// ADD: the whole network and the static addressing asked for.
+    Add(Network, StaticAddressing),
+    /// CHECK: the whole network.
+    Check(Network),
+    /// DEL: only what names the attachment.
+    Del,
+    /// GC: only what names the network.
+    Gc,
+    /// STATUS.
+    Status,
 }
 
 impl Request {
+    /// Validates the inputs in the order libcni's skel does (version, then
+    /// config), each verb reading only the keys it needs.
+    pub fn new(
+        env: &CniEnv,
+        stdin: Vec<u8>,
+        node: NodeConfig,
+    ) -> Result<(Request, Verb), PluginError> {
+        let conf = NetConf::from_slice(&stdin)?;
+        let cni_version = conf.cni_version()?.unwrap_or_default();
+        version::require(&cni_version, env.command.as_str())?;
+        let cni_args = CniArgs::parse(&env.args)?;
+        let (id, ipam_plugin, verb) = match env.command {
+            Command::Add | Command::Check => {
+                let network = Network::from_conf(&conf)?;
+                let verb = if env.command == Command::Add {
+                    let addressing = StaticAddressing::parse(&cni_args, &conf)?;
+                    Verb::Add(network.clone(), addressing)
+                } else {
+                    Verb::Check(network.clone())
+                };
+                (network.id, network.ipam_plugin, verb)
+            }
+            Command::Del | Command::Gc => {
+                let id = NetworkId::from_conf(&conf)?;
+                let verb = if env.command == Command::Del {
+                    Verb::Del
+                } else {
+                    Verb::Gc
+                };
+                (id, conf::ipam_plugin(&conf)?, verb)
+            }
+            Command::Status | Command::Version => {
+                (NetworkId::from_conf(&conf)?, None, Verb::Status)
+            }
+        };
+        let mut args = AttachArgs::parse(&cni_args, &conf, &env.container_id, &env.ifname)?;
+        args.resolve_claim(&id);
+        let req = Request {
+            env: env.clone(),
+            stdin,
+            conf,
+            cni_version,
+            id,
+            node,
+            args,
+            ipam_plugin,
+        };
+        Ok((req, verb))
+    }
+
     /// The logical port's name.
     pub fn lsp_name(&self) -> String {
-        conf::lsp_name(&self.network, &self.args.pod)
+        conf::lsp_name(&self.id, &self.args.pod)
     }
 
     /// The IPAM claim (`namespace/claim`) that owns this attachment, if
@@ -49,7 +117,7 @@ impl Request {
 
     /// The previous plugin's result, when chained.
     pub fn prev_result(&self) -> Option<&Value> {
-        self.conf.prev_result.as_ref()
+        self.conf.raw("prevResult")
     }
 
     /// Connects to the NB database.
@@ -59,19 +127,18 @@ impl Request {
 
     /// Connects to the local OVS database.
     pub async fn connect_ovs(&self) -> Result<Client, PluginError> {
-        connect(
-            &self.node,
-            "OVS database",
-            "ovsAddress",
-            &self.node.ovs_address,
-        )
-        .await
+        connect_ovs(&self.node).await
     }
 }
 
 /// Connects to the NB database the node config names.
 pub async fn connect_nb(node: &NodeConfig) -> Result<Client, PluginError> {
     connect(node, "NB database", "nbAddress", &node.nb_address).await
+}
+
+/// Connects to the local OVS database the node config names.
+pub async fn connect_ovs(node: &NodeConfig) -> Result<Client, PluginError> {
+    connect(node, "OVS database", "ovsAddress", &node.ovs_address).await
 }
 
 /// A remote that can never work is a config error (7); one that does not
@@ -90,10 +157,16 @@ async fn connect(
     Client::connect_with(remotes, tls.as_ref())
         .await
         .map_err(|source| match source {
-            ovsdb::Error::InvalidRemote(_) | ovsdb::Error::TlsRequired(_) => {
-                ConfError::invalid(field, source.to_string()).into()
+            ovsdb::Error::InvalidRemote(_) | ovsdb::Error::TlsRequired(_) => ConfError::NodeKey {
+                key: field,
+                reason: source.to_string(),
             }
-            ovsdb::Error::TlsFile { .. } => ConfError::invalid("tls", source.to_string()).into(),
+            .into(),
+            ovsdb::Error::TlsFile { .. } => ConfError::NodeKey {
+                key: "tls",
+                reason: source.to_string(),
+            }
+            .into(),
             source => PluginError::Unreachable {
                 what: format!("{what} ({remotes})"),
                 source,

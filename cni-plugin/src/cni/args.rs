@@ -1,6 +1,10 @@
-//! Per-attachment arguments from `runtimeConfig`, `args.cni` and CNI_ARGS.
+//! Per-attachment arguments from CNI_ARGS, `args.cni` and `runtimeConfig`,
+//! parsed into typed, validated values before anything is contacted. Who
+//! the attachment belongs to ([`AttachArgs`]) is read by every verb; the
+//! static addresses ([`StaticAddressing`]) only by ADD, so that a DEL never
+//! fails on input only ADD uses.
 
-use conf::{MacAddr, NetConf, PodRef};
+use conf::{ConfError, MacAddr, NetConf, NetworkId, PodRef, StaticIp, name_rules, shown};
 
 use crate::error::PluginError;
 
@@ -16,7 +20,72 @@ const KNOWN_KEYS: [&str; 8] = [
     "IPAM_CLAIM",
 ];
 
-/// What the runtime asked for this one attachment.
+/// CNI_ARGS split into its `KEY=VALUE` pairs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CniArgs {
+    pairs: Vec<(String, String)>,
+}
+
+impl CniArgs {
+    /// `K=V;K=V`, rejecting unknown keys unless `IgnoreUnknown` is true.
+    pub fn parse(text: &str) -> Result<CniArgs, PluginError> {
+        let mut pairs = Vec::new();
+        for item in text.split(';').filter(|i| !i.is_empty()) {
+            let Some((key, value)) = item.split_once('=') else {
+                return Err(PluginError::Environment(format!(
+                    "CNI_ARGS: {} is not KEY=VALUE",
+                    shown(item)
+                )));
+            };
+            pairs.push((key.to_owned(), value.to_owned()));
+        }
+        let args = CniArgs { pairs };
+        let ignore_unknown = args
+            .get("IgnoreUnknown")
+            .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        if !ignore_unknown
+            && let Some((key, _)) = args
+                .pairs
+                .iter()
+                .find(|(k, _)| !KNOWN_KEYS.contains(&k.as_str()))
+        {
+            return Err(PluginError::Environment(format!(
+                "CNI_ARGS: unknown key {} (set IgnoreUnknown=1 to ignore it)",
+                shown(key)
+            )));
+        }
+        Ok(args)
+    }
+
+    /// The value of `key`, the last one if repeated (as libcni reads it);
+    /// an empty value counts as absent.
+    fn get(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `key`'s value checked by `rule`; a bad one is an environment error
+    /// naming the key.
+    fn checked(
+        &self,
+        key: &str,
+        rule: fn(&str) -> Result<(), String>,
+    ) -> Result<Option<String>, PluginError> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        rule(value).map_err(|why| {
+            PluginError::Environment(format!("CNI_ARGS {key} {} {why}", shown(value)))
+        })?;
+        Ok(Some(value.to_owned()))
+    }
+}
+
+/// Who an attachment belongs to: what names its logical port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachArgs {
     /// Who the attachment belongs to (names the logical port).
@@ -25,70 +94,41 @@ pub struct AttachArgs {
     pub namespace: Option<String>,
     /// The pod UID (`iface-id-ver`), when known.
     pub pod_uid: Option<String>,
-    /// Static addresses, with or without prefix length.
-    pub static_ips: Vec<String>,
-    /// A static MAC.
-    pub static_mac: Option<MacAddr>,
     /// An IPAM claim (`IPAM_CLAIM`, `args.cni["ipam-claim-reference"]`).
     pub claim: Option<String>,
 }
 
 impl AttachArgs {
-    /// Merges the three sources; `runtimeConfig` wins over `args.cni`, which
-    /// wins over CNI_ARGS, as the conventions document ranks them. Static
-    /// addresses are read only `for_add`: a DEL must not fail on input that
-    /// only ADD uses, or a runtime could never clean up a failed ADD.
+    /// The pod (K8S_POD_NAMESPACE/K8S_POD_NAME, Kubernetes names), its UID
+    /// and the claim, each validated; without a pod, the container.
     pub fn parse(
-        cni_args: &str,
+        cni_args: &CniArgs,
         conf: &NetConf,
         container_id: &str,
         ifname: &str,
-        for_add: bool,
     ) -> Result<AttachArgs, PluginError> {
-        let pairs = parse_cni_args(cni_args)?;
-        let get = |key: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-                .filter(|v| !v.is_empty())
+        let namespace = cni_args.checked("K8S_POD_NAMESPACE", name_rules::dns_label)?;
+        let name = cni_args.checked("K8S_POD_NAME", name_rules::dns_subdomain)?;
+        let pod_uid = cni_args.checked("K8S_POD_UID", name_rules::pod_uid)?;
+        cni_args.checked("K8S_POD_INFRA_CONTAINER_ID", name_rules::container_id)?;
+        let claim = match cni_args.checked("IPAM_CLAIM", name_rules::dns_subdomain)? {
+            Some(claim) => Some(claim),
+            None => {
+                let key = "args.cni.ipam-claim-reference";
+                let claim: Option<String> =
+                    conf.get_at(&["args", "cni", "ipam-claim-reference"])?;
+                if let Some(claim) = &claim {
+                    name_rules::dns_subdomain(claim).map_err(|why| {
+                        ConfError::invalid(key, format!("{} {why}", shown(claim)))
+                    })?;
+                }
+                claim
+            }
         };
-        let runtime = conf
-            .runtime_config
-            .clone()
-            .filter(|_| for_add)
-            .unwrap_or_default();
-        let static_ips = if !for_add {
-            Vec::new()
-        } else if !runtime.ips.is_empty() {
-            runtime.ips
-        } else if !conf.args_cni_list("ips").is_empty() {
-            conf.args_cni_list("ips")
-        } else {
-            get("IP")
-                .map(|ips| ips.split(',').map(|ip| ip.trim().to_owned()).collect())
-                .unwrap_or_default()
-        };
-        let mac_sources = (runtime.mac.as_deref(), conf.args_cni_str("mac"), get("MAC"));
-        let static_mac =
-            match mac_sources {
-                _ if !for_add => None,
-                (Some(mac), _, _) => Some(parse_mac(mac).map_err(|why| {
-                    conf::ConfError::invalid("runtimeConfig.mac", format!("{mac:?} {why}"))
-                })?),
-                (None, Some(mac), _) => Some(parse_mac(mac).map_err(|why| {
-                    conf::ConfError::invalid("args.cni.mac", format!("{mac:?} {why}"))
-                })?),
-                (None, None, Some(mac)) => Some(parse_mac(mac).map_err(|why| {
-                    PluginError::Environment(format!("CNI_ARGS MAC {mac:?} {why}"))
-                })?),
-                (None, None, None) => None,
-            };
-        let namespace = get("K8S_POD_NAMESPACE").map(str::to_owned);
-        let pod = match (namespace.as_deref(), get("K8S_POD_NAME")) {
+        let pod = match (&namespace, name) {
             (Some(namespace), Some(name)) => PodRef::Pod {
-                namespace: namespace.to_owned(),
-                name: name.to_owned(),
+                namespace: namespace.clone(),
+                name,
             },
             _ => PodRef::Container {
                 id: container_id.to_owned(),
@@ -98,22 +138,16 @@ impl AttachArgs {
         Ok(AttachArgs {
             pod,
             namespace,
-            pod_uid: get("K8S_POD_UID").map(str::to_owned),
-            static_ips,
-            static_mac,
-            claim: get("IPAM_CLAIM")
-                .or(conf.args_cni_str("ipam-claim-reference"))
-                .map(str::to_owned),
+            pod_uid,
+            claim,
         })
     }
-}
 
-impl AttachArgs {
     /// On a network with `allowPersistentIPs`, an IPAM claim owns the
     /// attachment: its port is named after the claim, in the pod's
     /// namespace (`default` for a runtime without one). Elsewhere a claim
     /// is ignored, with a log line. Returns whether the claim is honoured.
-    pub fn resolve_claim(&mut self, network: &conf::Network) -> bool {
+    pub fn resolve_claim(&mut self, network: &NetworkId) -> bool {
         let Some(claim) = &self.claim else {
             return false;
         };
@@ -129,39 +163,69 @@ impl AttachArgs {
     }
 }
 
-/// `K=V;K=V`, rejecting unknown keys unless `IgnoreUnknown` is true.
-fn parse_cni_args(text: &str) -> Result<Vec<(String, String)>, PluginError> {
-    let mut pairs = Vec::new();
-    for item in text.split(';').filter(|i| !i.is_empty()) {
-        let Some((key, value)) = item.split_once('=') else {
-            return Err(PluginError::Environment(format!(
-                "CNI_ARGS: {item:?} is not KEY=VALUE"
-            )));
-        };
-        pairs.push((key.to_owned(), value.to_owned()));
-    }
-    let ignore_unknown = pairs
-        .iter()
-        .any(|(k, v)| k == "IgnoreUnknown" && (v == "1" || v.eq_ignore_ascii_case("true")));
-    if !ignore_unknown
-        && let Some((key, _)) = pairs
-            .iter()
-            .find(|(k, _)| !KNOWN_KEYS.contains(&k.as_str()))
-    {
-        return Err(PluginError::Environment(format!(
-            "CNI_ARGS: unknown key {key:?} (set IgnoreUnknown=1 to ignore it)"
-        )));
-    }
-    Ok(pairs)
+/// Static addresses and MAC the runtime asked for (ADD only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StaticAddressing {
+    /// Static addresses, with or without prefix length.
+    pub ips: Vec<StaticIp>,
+    /// A static MAC.
+    pub mac: Option<MacAddr>,
 }
 
-/// A unicast MAC, or why the text is not one.
-fn parse_mac(text: &str) -> Result<MacAddr, &'static str> {
-    let mac: MacAddr = text.parse().map_err(|_| "is not a MAC address")?;
-    if mac.as_bytes()[0] & 1 == 1 {
-        return Err("is a multicast address");
+impl StaticAddressing {
+    /// Merges the three sources; `runtimeConfig` wins over `args.cni`, which
+    /// wins over CNI_ARGS, as the conventions document ranks them. A bad
+    /// value is refused naming its source: code 7 in the config, 4 in
+    /// CNI_ARGS.
+    pub fn parse(cni_args: &CniArgs, conf: &NetConf) -> Result<StaticAddressing, PluginError> {
+        let in_conf = |path: &[&str]| -> Result<Option<Vec<String>>, PluginError> {
+            Ok(conf.get_at::<Vec<String>>(path)?.filter(|l| !l.is_empty()))
+        };
+        let ips = if let Some(ips) = in_conf(&["runtimeConfig", "ips"])? {
+            static_ips(&ips, |why| conf_error("runtimeConfig.ips", why))?
+        } else if let Some(ips) = in_conf(&["args", "cni", "ips"])? {
+            static_ips(&ips, |why| conf_error("args.cni.ips", why))?
+        } else if let Some(ips) = cni_args.get("IP") {
+            let list: Vec<String> = ips.split(',').map(str::to_owned).collect();
+            static_ips(&list, |why| {
+                PluginError::Environment(format!("CNI_ARGS IP {why}"))
+            })?
+        } else {
+            Vec::new()
+        };
+        let mac = if let Some(mac) = conf.get_at::<String>(&["runtimeConfig", "mac"])? {
+            Some(static_mac(&mac, |why| {
+                conf_error("runtimeConfig.mac", why)
+            })?)
+        } else if let Some(mac) = conf.get_at::<String>(&["args", "cni", "mac"])? {
+            Some(static_mac(&mac, |why| conf_error("args.cni.mac", why))?)
+        } else if let Some(mac) = cni_args.get("MAC") {
+            Some(static_mac(mac, |why| {
+                PluginError::Environment(format!("CNI_ARGS MAC {why}"))
+            })?)
+        } else {
+            None
+        };
+        Ok(StaticAddressing { ips, mac })
     }
-    Ok(mac)
+}
+
+fn conf_error(field: &str, why: String) -> PluginError {
+    ConfError::invalid(field, why).into()
+}
+
+fn static_ips(
+    texts: &[String],
+    error: impl Fn(String) -> PluginError,
+) -> Result<Vec<StaticIp>, PluginError> {
+    texts
+        .iter()
+        .map(|text| StaticIp::parse(text).map_err(|why| error(format!("{} {why}", shown(text)))))
+        .collect()
+}
+
+fn static_mac(text: &str, error: impl Fn(String) -> PluginError) -> Result<MacAddr, PluginError> {
+    conf::parse_unicast_mac(text).map_err(|why| error(format!("{} {why}", shown(text))))
 }
 
 #[cfg(test)]
@@ -172,14 +236,19 @@ mod tests {
         NetConf::from_slice(json.as_bytes()).expect("conf")
     }
 
+    fn attach(cni_args: &str, json: &str) -> Result<AttachArgs, PluginError> {
+        AttachArgs::parse(&CniArgs::parse(cni_args)?, &conf(json), "cid", "eth0")
+    }
+
+    fn addressing(cni_args: &str, json: &str) -> Result<StaticAddressing, PluginError> {
+        StaticAddressing::parse(&CniArgs::parse(cni_args)?, &conf(json))
+    }
+
     #[test]
     fn kubelet_args_name_the_pod() {
-        let a = AttachArgs::parse(
+        let a = attach(
             "IgnoreUnknown=1;K8S_POD_NAMESPACE=blue;K8S_POD_NAME=pod-a;K8S_POD_UID=u1;K8S_POD_NETWORK=x",
-            &conf(r#"{"name":"n"}"#),
-            "cid",
-            "ovn-udn1",
-            true,
+            r#"{"name":"n"}"#,
         )
         .expect("args");
         assert_eq!(
@@ -194,28 +263,97 @@ mod tests {
 
     #[test]
     fn unknown_keys_need_ignore_unknown() {
-        let err =
-            AttachArgs::parse("FOO=1", &conf("{}"), "cid", "eth0", true).expect_err("unknown");
+        let err = CniArgs::parse("FOO=1").expect_err("unknown");
         assert_eq!(err.code(), 4);
         assert!(err.to_string().contains("FOO"));
+        assert!(CniArgs::parse("FOO=1;IgnoreUnknown=true").is_ok());
+    }
+
+    #[test]
+    fn kubernetes_names_are_checked() {
+        for (args, key) in [
+            ("K8S_POD_NAMESPACE=Blue;K8S_POD_NAME=a", "K8S_POD_NAMESPACE"),
+            ("K8S_POD_NAMESPACE=b;K8S_POD_NAME=a/b", "K8S_POD_NAME"),
+            ("K8S_POD_UID=u;x", "CNI_ARGS"),
+            ("IPAM_CLAIM=../x", "IPAM_CLAIM"),
+            (
+                "K8S_POD_INFRA_CONTAINER_ID=-x",
+                "K8S_POD_INFRA_CONTAINER_ID",
+            ),
+        ] {
+            let err = attach(args, "{}").expect_err(args);
+            assert_eq!(err.code(), 4, "{args}");
+            assert!(err.to_string().contains(key), "{args}: {err}");
+        }
+        let err =
+            attach("", r#"{"args":{"cni":{"ipam-claim-reference":"A B"}}}"#).expect_err("claim");
+        assert_eq!(err.code(), 7);
         assert!(
-            AttachArgs::parse("FOO=1;IgnoreUnknown=true", &conf("{}"), "cid", "eth0", true).is_ok()
+            err.to_string().contains("args.cni.ipam-claim-reference"),
+            "{err}"
         );
     }
 
     #[test]
     fn runtime_config_wins_over_args_and_cni_args() {
-        let c = conf(
+        let a = addressing(
+            "IP=10.0.0.7;MAC=0a:00:00:00:00:03",
             r#"{"runtimeConfig":{"ips":["10.0.0.9/24"],"mac":"0a:00:00:00:00:01"},
                 "args":{"cni":{"ips":["10.0.0.8"],"mac":"0a:00:00:00:00:02"}}}"#,
-        );
-        let a = AttachArgs::parse("IP=10.0.0.7;MAC=0a:00:00:00:00:03", &c, "cid", "eth0", true)
-            .expect("args");
-        assert_eq!(a.static_ips, vec!["10.0.0.9/24"]);
-        assert_eq!(a.static_mac.expect("mac").to_string(), "0A:00:00:00:00:01");
-        let a = AttachArgs::parse("IP=10.0.0.7,fd00::7", &conf("{}"), "cid", "eth0", true)
-            .expect("args");
-        assert_eq!(a.static_ips, vec!["10.0.0.7", "fd00::7"]);
+        )
+        .expect("args");
+        assert_eq!(a.ips[0].to_string(), "10.0.0.9/24");
+        assert_eq!(a.mac.expect("mac").to_string(), "0A:00:00:00:00:01");
+        let a = addressing("IP=10.0.0.7,fd00::7", "{}").expect("args");
+        let ips: Vec<String> = a.ips.iter().map(ToString::to_string).collect();
+        assert_eq!(ips, ["10.0.0.7", "fd00::7"]);
+    }
+
+    #[test]
+    fn bad_addresses_name_their_source_with_its_code() {
+        for (args, json, code, needle) in [
+            ("MAC=01:00:00:00:00:01", "{}", 4, "CNI_ARGS MAC"),
+            ("MAC=00:00:00:00:00:00", "{}", 4, "CNI_ARGS MAC"),
+            ("IP=garbage", "{}", 4, "CNI_ARGS IP"),
+            ("IP=127.0.0.5", "{}", 4, "loopback"),
+            (
+                "",
+                r#"{"runtimeConfig":{"mac":"zz"}}"#,
+                7,
+                "runtimeConfig.mac",
+            ),
+            (
+                "",
+                r#"{"runtimeConfig":{"ips":["x"]}}"#,
+                7,
+                "runtimeConfig.ips",
+            ),
+            (
+                "",
+                r#"{"runtimeConfig":{"ips":"x"}}"#,
+                6,
+                "runtimeConfig.ips",
+            ),
+            (
+                "",
+                r#"{"args":{"cni":{"ips":["10.0.0.1/99"]}}}"#,
+                7,
+                "args.cni.ips",
+            ),
+        ] {
+            let err = addressing(args, json).expect_err(json);
+            assert_eq!(err.code(), code, "{args} {json}: {err}");
+            assert!(err.to_string().contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn who_the_attachment_is_ignores_addressing() {
+        let a = attach(
+            "MAC=nonsense;IP=x",
+            r#"{"runtimeConfig":{"ips":"x","mac":5},"dns":{"nameservers":5}}"#,
+        )
+        .expect("DEL parses");
         assert_eq!(
             a.pod,
             PodRef::Container {
@@ -226,37 +364,14 @@ mod tests {
     }
 
     #[test]
-    fn bad_macs_name_their_source_with_its_code() {
-        let err = AttachArgs::parse("MAC=01:00:00:00:00:01", &conf("{}"), "c", "e", true)
-            .expect_err("mcast");
-        assert!(err.to_string().contains("CNI_ARGS MAC"), "{err}");
-        assert_eq!(err.code(), 4);
-        let err = AttachArgs::parse(
-            "",
-            &conf(r#"{"runtimeConfig":{"mac":"zz"}}"#),
-            "c",
-            "e",
-            true,
-        )
-        .expect_err("bad");
-        assert!(err.to_string().contains("runtimeConfig.mac"), "{err}");
-        assert_eq!(err.code(), 7);
-    }
-
-    #[test]
-    fn only_add_reads_static_addresses() {
-        let c = conf(r#"{"runtimeConfig":{"ips":["bogus"],"mac":"zz"}}"#);
-        let a = AttachArgs::parse("MAC=nonsense;IP=x", &c, "c", "e", false).expect("DEL parses");
-        assert!(a.static_ips.is_empty() && a.static_mac.is_none());
-    }
-
-    #[test]
     fn claims_come_from_cni_args_or_args_cni() {
-        let a =
-            AttachArgs::parse("IPAM_CLAIM=vm-a.net1", &conf("{}"), "c", "e", true).expect("args");
+        let a = attach("IPAM_CLAIM=vm-a.net1", "{}").expect("args");
         assert_eq!(a.claim.as_deref(), Some("vm-a.net1"));
-        let c = conf(r#"{"args":{"cni":{"ipam-claim-reference":"vm-b.net1"}}}"#);
-        let a = AttachArgs::parse("", &c, "c", "e", true).expect("args");
+        let a = attach(
+            "",
+            r#"{"args":{"cni":{"ipam-claim-reference":"vm-b.net1"}}}"#,
+        )
+        .expect("args");
         assert_eq!(a.claim.as_deref(), Some("vm-b.net1"));
     }
 }

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use conf::shown;
+
 use crate::error::PluginError;
 
 /// The verb a runtime asks for.
@@ -74,21 +76,36 @@ pub struct CniEnv {
 }
 
 impl CniEnv {
-    /// Reads the process environment.
+    /// Reads the process environment. A variable that is not UTF-8 is an
+    /// error naming it, never silently dropped.
     pub fn from_process() -> Result<Option<CniEnv>, PluginError> {
-        Self::from_lookup(|key| std::env::var(key).ok())
+        let mut bad = None;
+        let env = Self::from_lookup(|key| match std::env::var(key) {
+            Ok(value) => Some(value),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                bad.get_or_insert(key.to_owned());
+                None
+            }
+        });
+        match bad {
+            Some(key) => Err(PluginError::Environment(format!(
+                "{key} is not valid UTF-8"
+            ))),
+            None => env,
+        }
     }
 
     /// Validates the variables `lookup` returns; `None` when CNI_COMMAND is
     /// unset (the binary is then a command-line tool for people).
     pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
+        mut lookup: impl FnMut(&str) -> Option<String>,
     ) -> Result<Option<CniEnv>, PluginError> {
         let Some(command) = lookup("CNI_COMMAND") else {
             return Ok(None);
         };
         let command = Command::parse(&command)?;
-        let get = |key: &str| lookup(key).filter(|v| !v.is_empty());
+        let mut get = |key: &str| lookup(key).filter(|v| !v.is_empty());
         let mut missing = Vec::new();
         let mut require = |key: &'static str, needed: bool| {
             let value = get(key);
@@ -120,44 +137,23 @@ impl CniEnv {
             container_id,
             netns: (!netns.is_empty()).then(|| PathBuf::from(netns)),
             ifname,
-            args: lookup("CNI_ARGS").unwrap_or_default(),
+            args: get("CNI_ARGS").unwrap_or_default(),
             path,
         }))
     }
 }
 
-/// `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`, as libcni.
+/// `^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$`, as libcni, and bounded.
 fn validate_container_id(id: &str) -> Result<(), PluginError> {
-    let mut chars = id.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
-        return Err(PluginError::Environment(format!(
-            "CNI_CONTAINERID {id:?} has invalid characters (allowed: letters, digits, '_', '.', '-', starting with a letter or digit)"
-        )));
-    }
-    Ok(())
+    conf::name_rules::container_id(id)
+        .map_err(|why| PluginError::Environment(format!("CNI_CONTAINERID {} {why}", shown(id))))
 }
 
-/// Linux interface name rules, as libcni's ValidateInterfaceName.
+/// An interface name the kernel takes literally (no `%` template, no
+/// `all`/`default`, printable ASCII, 1-15 bytes).
 fn validate_ifname(name: &str) -> Result<(), PluginError> {
-    let reason = if name.len() > 15 {
-        Some("is longer than 15 characters")
-    } else if name == "." || name == ".." {
-        Some("is not a valid name")
-    } else if name
-        .chars()
-        .any(|c| c == '/' || c == ':' || c.is_whitespace())
-    {
-        Some("contains '/', ':' or whitespace")
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(PluginError::Environment(format!(
-            "CNI_IFNAME {name:?} {reason}"
-        ))),
-        None => Ok(()),
-    }
+    conf::name_rules::interface_name(name)
+        .map_err(|why| PluginError::Environment(format!("CNI_IFNAME {} {why}", shown(name))))
 }
 
 #[cfg(test)]
@@ -212,12 +208,18 @@ mod tests {
 
     #[test]
     fn bad_ids_and_ifnames_are_rejected() {
+        let long_id = "a".repeat(129);
         for (key, value) in [
             ("CNI_CONTAINERID", "-abc"),
             ("CNI_CONTAINERID", "a/b"),
             ("CNI_IFNAME", "a-very-long-ifname"),
             ("CNI_IFNAME", "eth/0"),
             ("CNI_IFNAME", ".."),
+            ("CNI_IFNAME", "eth%d"),
+            ("CNI_IFNAME", "all"),
+            ("CNI_IFNAME", "default"),
+            ("CNI_IFNAME", "a\u{7}b"),
+            ("CNI_CONTAINERID", &long_id),
             ("CNI_COMMAND", "FROB"),
         ] {
             let mut vars = ADD.to_vec();

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use conf::{Role, Topology};
+use conf::{Network, PodRef, Role, StaticIp, Topology};
 
 use ipnet::IpNet;
 use netns::{Handle, Netns, PodInterface, Route};
@@ -15,9 +15,11 @@ use serde_json::Value;
 
 use super::open_pod_netns;
 use super::teardown::{Attachment as Parts, teardown};
+use crate::cni::args::StaticAddressing;
 use crate::cni::env::Command;
 use crate::cni::result::{Attachment, mac_text};
 use crate::error::PluginError;
+use crate::ipam::Pool;
 use crate::ipam::delegate::{self, Delegated};
 use crate::ovn::nb::{self, LogicalPort, PortRequest};
 use crate::ovn::ovs::{self, NodeInfo};
@@ -26,13 +28,18 @@ use crate::request::Request;
 use crate::topology::{self, Segment};
 
 /// Runs ADD and returns the CNI result.
-pub async fn add(req: &Request) -> Result<Value, PluginError> {
+pub async fn add(
+    req: &Request,
+    network: &Network,
+    addressing: &StaticAddressing,
+) -> Result<Value, PluginError> {
     let netns_path = req
         .env
         .netns
         .as_deref()
         .ok_or_else(|| PluginError::Environment("CNI_NETNS is required for ADD".into()))?;
-    let ipam_plugin = delegate::plugin_type(req)?;
+    check_static_addresses(network, addressing)?;
+    let ipam_plugin = network.ipam_plugin.as_deref();
     let pod_ns = open_pod_netns(netns_path)?;
     let pod = Handle::new(&pod_ns)?;
     if pod.link_index(&req.env.ifname).await?.is_some() {
@@ -46,15 +53,18 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
     let node = ovs::read_node(&ovs, &req.node.bridge, req.node.chassis.as_deref()).await?;
     // Also refuses a localnet network this chassis has no bridge for. A
     // layer3 node switch it creates stays, like every shared topology row.
-    let segment = topology::prepare(&nb, &req.network, &node).await?;
+    let segment = topology::prepare(&nb, network, &node).await?;
     // The checks that need nothing undone are behind us: from here on,
     // whatever fails undoes everything.
-    let delegated = ipam_plugin
-        .map(|plugin| delegate::add(req, plugin))
-        .transpose()?;
+    let delegated = match ipam_plugin {
+        Some(plugin) => Some(delegate::add(req, plugin).await?),
+        None => None,
+    };
     let lsp = req.lsp_name();
     let wiring = Wiring {
         req,
+        network,
+        addressing,
         nb: &nb,
         ovs: &ovs,
         host: &host,
@@ -62,9 +72,9 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
         lsp: &lsp,
         segment: &segment,
     };
-    let release_ipam = || {
+    let release_ipam = || async {
         if let Some(plugin) = ipam_plugin
-            && let Err(undo) = delegate::run_verb(req, plugin, Command::Del)
+            && let Err(undo) = delegate::run_verb(req, plugin, Command::Del).await
         {
             tracing::error!(step = "rollback", "IPAM release failed: {undo}");
         }
@@ -74,7 +84,7 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
     let port = match wiring.create_port(delegated.as_ref()).await {
         Ok(port) => port,
         Err(err) => {
-            release_ipam();
+            release_ipam().await;
             return Err(err);
         }
     };
@@ -90,45 +100,41 @@ pub async fn add(req: &Request) -> Result<Value, PluginError> {
                 lsp: &lsp,
                 sandbox: &req.env.container_id,
             };
-            if let Err(undo) = teardown(&nb, &ovs, &host, &parts).await {
+            for undo in teardown(Some(&nb), Some(&ovs), &host, &parts).await {
                 tracing::error!(step = "rollback", "rollback incomplete: {undo}");
             }
             // A claim this ADD reserved goes too; an older one stays reserved.
             if let Some(claim) = req.claim().filter(|_| port.created)
-                && let Err(undo) = claim::release(&nb, &req.network.name, &claim).await
+                && let Err(undo) = claim::release(&nb, &req.id.name, &claim).await
             {
                 tracing::error!(step = "rollback", "releasing claim {claim} failed: {undo}");
             }
-            release_ipam();
+            release_ipam().await;
             Err(err)
         }
     }
 }
 
-fn port_request<'a>(
-    req: &'a Request,
-    segment: &'a Segment,
-    node: &'a NodeInfo,
-    lsp: &'a str,
-    static_ips: &'a [String],
-    claim: Option<&'a str>,
-) -> Result<PortRequest<'a>, PluginError> {
-    Ok(PortRequest {
-        name: lsp,
-        network: &req.network.name,
-        sandbox: &req.env.container_id,
-        chassis: &node.chassis,
-        claim,
-        ifname: &req.env.ifname,
-        switch: &segment.switch,
-        pool: segment.pool(),
-        static_ips,
-        static_mac: req.args.static_mac,
-        random_mac: conf::random_local_mac(random_bytes()?),
-        external_ids: ids::lsp_external_ids(req, &node.chassis),
-        options: ids::lsp_options(req, &node.chassis),
-        dhcp: Vec::new(),
-    })
+/// Static addresses are refused before anything is contacted when the
+/// network's subnets already say they can never be had: outside every
+/// subnet, excluded, or (on layer2 and localnet, whose pool is the
+/// network's) reserved. Whether one is free is for the allocation to say.
+fn check_static_addresses(
+    network: &Network,
+    addressing: &StaticAddressing,
+) -> Result<(), PluginError> {
+    let pool = Pool {
+        subnets: &network.subnets,
+        excludes: &network.exclude_subnets,
+        reserve_gateway: network.role == Role::Primary,
+    };
+    for ip in &addressing.ips {
+        match network.topology {
+            Topology::Layer3 => pool.check_inside(ip)?,
+            Topology::Layer2 | Topology::Localnet => pool.check_static(ip)?,
+        };
+    }
+    Ok(())
 }
 
 /// Six random bytes from the OS for a MAC without addresses.
@@ -147,6 +153,8 @@ fn random_bytes() -> Result<[u8; 6], PluginError> {
 /// The steps that create something, in order.
 struct Wiring<'a> {
     req: &'a Request,
+    network: &'a Network,
+    addressing: &'a StaticAddressing,
     nb: &'a Client,
     ovs: &'a Client,
     host: &'a Handle,
@@ -159,26 +167,45 @@ impl Wiring<'_> {
     /// The logical port with its addresses: static, delegated or allocated.
     async fn create_port(&self, delegated: Option<&Delegated>) -> Result<LogicalPort, PluginError> {
         let req = self.req;
-        let static_ips: Vec<String> = match delegated {
-            Some(d) => d.addresses.iter().map(ToString::to_string).collect(),
-            None => req.args.static_ips.clone(),
+        let network = self.network;
+        let static_ips: Vec<StaticIp> = match delegated {
+            Some(d) => d
+                .addresses
+                .iter()
+                .map(|a| StaticIp {
+                    addr: a.addr(),
+                    prefix: Some(a.prefix_len()),
+                })
+                .collect(),
+            None => self.addressing.ips.clone(),
         };
         tracing::info!(step = "allocate", lsp = %self.lsp, chassis = %self.node.chassis, "creating logical port");
         let claim = req.claim();
-        let mut request = port_request(
-            req,
-            self.segment,
-            self.node,
-            self.lsp,
-            &static_ips,
-            claim.as_deref(),
-        )?;
+        let mut request = PortRequest {
+            name: self.lsp,
+            network: &req.id.name,
+            sandbox: &req.env.container_id,
+            chassis: &self.node.chassis,
+            claim: claim.as_deref(),
+            pod_namespace: match &req.args.pod {
+                PodRef::Pod { namespace, .. } => Some(namespace),
+                _ => None,
+            },
+            nad: req.id.nad.as_deref(),
+            ifname: &req.env.ifname,
+            switch: &self.segment.switch,
+            pool: self.segment.pool(),
+            static_ips: &static_ips,
+            static_mac: self.addressing.mac,
+            random_mac: conf::random_local_mac(random_bytes()?),
+            external_ids: ids::lsp_external_ids(req, network.topology, &self.node.chassis),
+            options: ids::lsp_options(req, &self.node.chassis),
+            dhcp: Vec::new(),
+        };
         // A VM on a primary layer2 network gets its claimed address by DHCP.
-        if claim.is_some()
-            && req.network.role == Role::Primary
-            && req.network.topology == Topology::Layer2
+        if claim.is_some() && network.role == Role::Primary && network.topology == Topology::Layer2
         {
-            request.dhcp = dhcp::ensure(self.nb, &req.network, &self.segment.subnets).await?;
+            request.dhcp = dhcp::ensure(self.nb, network, &self.segment.subnets).await?;
         }
         let port = nb::create_port(self.nb, &request).await?;
         tracing::info!(step = "allocate", lsp = %self.lsp, mac = %mac_text(&port.mac),
@@ -208,7 +235,7 @@ impl Wiring<'_> {
         let interface = PodInterface {
             name: req.env.ifname.clone(),
             mac: port.mac.into_array(),
-            mtu: req.network.mtu,
+            mtu: self.network.mtu,
             addresses: port.addresses.clone(),
             routes: routes
                 .iter()
@@ -244,7 +271,7 @@ impl Wiring<'_> {
             pod_ifname: req.env.ifname.clone(),
             pod_mac: port.mac,
             sandbox: netns_path.display().to_string(),
-            mtu: req.network.mtu,
+            mtu: self.network.mtu,
             addresses: port.addresses.clone(),
             gateways,
             routes,

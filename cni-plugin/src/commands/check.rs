@@ -1,6 +1,7 @@
 //! CHECK: verifies what ADD built, from the pod interface to ovn-installed,
 //! and says which piece differs.
 
+use conf::Network;
 use ipnet::IpNet;
 use netns::Handle;
 use serde_json::Value;
@@ -15,7 +16,7 @@ use crate::request::Request;
 use crate::topology;
 
 /// Runs CHECK.
-pub async fn check(req: &Request) -> Result<(), PluginError> {
+pub async fn check(req: &Request, network: &Network) -> Result<(), PluginError> {
     let prev = req
         .prev_result()
         .ok_or(conf::ConfError::Missing("prevResult"))?;
@@ -25,8 +26,8 @@ pub async fn check(req: &Request) -> Result<(), PluginError> {
         .as_deref()
         .ok_or_else(|| PluginError::Environment("CNI_NETNS is required for CHECK".into()))?;
     let pod_ns = open_pod_netns(netns_path)?;
-    if let Some(plugin) = delegate::plugin_type(req)? {
-        delegate::run_verb(req, plugin, Command::Check)?;
+    if let Some(plugin) = &network.ipam_plugin {
+        delegate::run_verb(req, plugin, Command::Check).await?;
     }
     let (nb_client, ovs_client) = tokio::try_join!(req.connect_nb(), req.connect_ovs())?;
     let fail = |msg: String| Err(PluginError::CheckFailed(msg));
@@ -62,10 +63,10 @@ pub async fn check(req: &Request) -> Result<(), PluginError> {
     if !link.up {
         return fail(format!("interface {ifname} is down"));
     }
-    if link.mtu != req.network.mtu {
+    if link.mtu != network.mtu {
         return fail(format!(
             "interface {ifname} has MTU {} instead of {}",
-            link.mtu, req.network.mtu
+            link.mtu, network.mtu
         ));
     }
     for ip in &port.ips {
@@ -83,7 +84,7 @@ pub async fn check(req: &Request) -> Result<(), PluginError> {
         }
     }
     let node = ovs::read_node(&ovs_client, &req.node.bridge, req.node.chassis.as_deref()).await?;
-    let segment = topology::existing(&nb_client, &req.network, &node.chassis).await?;
+    let segment = topology::existing(&nb_client, network, &node.chassis).await?;
     let gateways = segment.gateways(&link.addresses);
     for (destination, gateway) in segment.routes(&gateways) {
         if !link

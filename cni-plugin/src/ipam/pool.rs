@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use conf::Subnet;
+use conf::{StaticIp, Subnet};
 use ipnet::IpNet;
 
 use crate::error::PluginError;
@@ -19,9 +19,16 @@ pub struct Pool<'a> {
     pub reserve_gateway: bool,
 }
 
-/// The first host address of a subnet: the gateway of a primary network.
+/// The first host address of a subnet: the gateway of a primary network
+/// (the network address itself for a subnet too small to have one, which
+/// validation never lets through).
 pub fn gateway(cidr: IpNet) -> IpAddr {
-    from_u128(cidr.addr(), to_u128(cidr.network()) + 1)
+    let n = to_u128(cidr.network());
+    let first_host = n
+        .checked_add(1)
+        .filter(|g| *g <= to_u128(cidr.broadcast()))
+        .unwrap_or(n);
+    from_u128(cidr.addr(), first_host)
 }
 
 impl Pool<'_> {
@@ -30,12 +37,12 @@ impl Pool<'_> {
     pub fn allocate(
         &self,
         used: &HashSet<IpAddr>,
-        requested: &[String],
+        requested: &[StaticIp],
     ) -> Result<Vec<IpNet>, PluginError> {
         if !requested.is_empty() {
             return requested
                 .iter()
-                .map(|text| self.claim_static(used, text))
+                .map(|ip| self.claim_static(used, ip))
                 .collect();
         }
         self.subnets
@@ -51,52 +58,62 @@ impl Pool<'_> {
             .collect()
     }
 
-    fn claim_static(&self, used: &HashSet<IpAddr>, text: &str) -> Result<IpNet, PluginError> {
-        let unavailable =
-            |why: String| PluginError::AddressUnavailable(format!("requested IP {text}: {why}"));
-        let addr: IpAddr = match text.split_once('/') {
-            Some((addr, _)) => addr.parse(),
-            None => text.parse(),
+    fn claim_static(&self, used: &HashSet<IpAddr>, ip: &StaticIp) -> Result<IpNet, PluginError> {
+        if used.contains(&ip.addr) {
+            return Err(unavailable(ip, "already in use"));
         }
-        .map_err(|_| unavailable("not an IP address".into()))?;
-        if used.contains(&addr) {
-            return Err(unavailable("already in use".into()));
-        }
+        self.check_static(ip)
+    }
+
+    /// `ip` with the prefix it gets here, unless it can never be had: no
+    /// prefix on a network without subnets (the user owns addressing then),
+    /// outside the subnets, reserved, or excluded. Whether it is free is
+    /// not checked.
+    pub fn check_static(&self, ip: &StaticIp) -> Result<IpNet, PluginError> {
         if self.subnets.is_empty() {
-            // No IPAM: the user owns addressing, the prefix must come with it.
-            return text.parse::<IpNet>().map_err(|_| {
-                unavailable("needs a prefix length on a network without subnets".into())
+            return ip.with_prefix().ok_or_else(|| {
+                unavailable(ip, "needs a prefix length on a network without subnets")
             });
         }
-        let subnet = self
-            .subnets
+        let subnet = self.check_inside(ip)?;
+        if self.is_reserved(subnet, ip.addr) {
+            return Err(unavailable(ip, &format!("reserved in {subnet}")));
+        }
+        if let Some(excluded) = self.excludes.iter().find(|e| e.contains(&ip.addr)) {
+            return Err(unavailable(
+                ip,
+                &format!("inside excludeSubnets {excluded}"),
+            ));
+        }
+        Ok(with_prefix(ip.addr, subnet))
+    }
+
+    /// The subnet `ip` is inside; on a network without subnets any address.
+    pub fn check_inside(&self, ip: &StaticIp) -> Result<IpNet, PluginError> {
+        if self.subnets.is_empty() {
+            return Ok(IpNet::from(ip.addr));
+        }
+        self.subnets
             .iter()
-            .find(|s| s.cidr.contains(&addr))
-            .ok_or_else(|| unavailable("outside the network's subnets".into()))?;
-        if self.is_reserved(subnet.cidr, addr) {
-            return Err(unavailable(format!("reserved in {}", subnet.cidr)));
-        }
-        if let Some(excluded) = self.excludes.iter().find(|e| e.contains(&addr)) {
-            return Err(unavailable(format!("inside excludeSubnets {excluded}")));
-        }
-        Ok(with_prefix(addr, subnet.cidr))
+            .map(|s| s.cidr)
+            .find(|cidr| cidr.contains(&ip.addr))
+            .ok_or_else(|| unavailable(ip, "outside the network's subnets"))
     }
 
     /// Network address, IPv4 broadcast, and the gateway on primary networks.
     fn is_reserved(&self, cidr: IpNet, addr: IpAddr) -> bool {
-        let n = to_u128(addr);
-        let network = to_u128(cidr.network());
-        let last = to_u128(cidr.broadcast());
-        n == network
-            || (cidr.addr().is_ipv4() && n == last)
-            || (self.reserve_gateway && n == network + 1)
+        addr == cidr.network()
+            || (cidr.addr().is_ipv4() && addr == cidr.broadcast())
+            || (self.reserve_gateway && addr == gateway(cidr))
     }
 
     /// Scans upward, jumping over excluded ranges, so the work is bounded by
     /// the number of used addresses and excludes, not the subnet's size.
+    /// Every step is checked: the scan ends at the last address of the
+    /// subnet, even at the very end of the address space.
     fn first_free(&self, cidr: IpNet, used: &HashSet<IpAddr>) -> Option<IpNet> {
         let last = to_u128(cidr.broadcast());
-        let mut n = to_u128(cidr.network()) + 1;
+        let mut n = to_u128(cidr.network()).checked_add(1)?;
         while n <= last {
             let addr = from_u128(cidr.addr(), n);
             if let Some(excluded) = self.excludes.iter().find(|e| e.contains(&addr)) {
@@ -106,10 +123,14 @@ impl Pool<'_> {
             if !self.is_reserved(cidr, addr) && !used.contains(&addr) {
                 return Some(with_prefix(addr, cidr));
             }
-            n += 1;
+            n = n.checked_add(1)?;
         }
         None
     }
+}
+
+fn unavailable(ip: &StaticIp, why: &str) -> PluginError {
+    PluginError::AddressUnavailable(format!("requested IP {ip}: {why}"))
 }
 
 fn with_prefix(addr: IpAddr, cidr: IpNet) -> IpNet {
@@ -143,6 +164,10 @@ mod tests {
 
     fn ips(list: &[&str]) -> HashSet<IpAddr> {
         list.iter().map(|s| s.parse().expect("ip")).collect()
+    }
+
+    fn ip(text: &str) -> StaticIp {
+        StaticIp::parse(text).expect("static ip")
     }
 
     #[test]
@@ -195,22 +220,60 @@ mod tests {
             reserve_gateway: true,
         };
         let ok = pool
-            .allocate(&HashSet::new(), &["10.0.0.9".into()])
+            .allocate(&HashSet::new(), &[ip("10.0.0.9")])
             .expect("static");
         assert_eq!(ok[0].to_string(), "10.0.0.9/24");
-        for (ip, why) in [
+        for (text, why) in [
             ("10.0.0.7", "in use"),
             ("10.1.0.7", "outside"),
             ("10.0.0.1", "reserved"),
             ("10.0.0.255", "reserved"),
-            ("bogus", "not an IP"),
             ("10.0.0.200", "excludeSubnets"),
         ] {
             let err = pool
-                .allocate(&ips(&["10.0.0.7"]), &[ip.into()])
-                .expect_err(ip)
+                .allocate(&ips(&["10.0.0.7"]), &[ip(text)])
+                .expect_err(text)
                 .to_string();
-            assert!(err.contains(why) && err.contains(ip), "{err}");
+            assert!(err.contains(why) && err.contains(text), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_end_of_the_address_space_does_not_wrap() {
+        // Validation refuses these ranges (multicast, class E); the pool
+        // must still stop at their end rather than wrap around to zero.
+        for (subnet, count, last) in [
+            (
+                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffc/126",
+                3,
+                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            ),
+            ("255.255.255.252/30", 2, "255.255.255.254"),
+        ] {
+            let s = [Subnet {
+                cidr: subnet.parse().expect("net"),
+                host_prefix: None,
+            }];
+            let pool = Pool {
+                subnets: &s,
+                excludes: &[],
+                reserve_gateway: false,
+            };
+            let mut used = HashSet::new();
+            while let Ok(got) = pool.allocate(&used, &[]) {
+                assert!(
+                    s[0].cidr.contains(&got[0].addr()),
+                    "{got:?} outside {subnet}"
+                );
+                assert!(used.insert(got[0].addr()), "{got:?} handed out twice");
+            }
+            assert_eq!(used.len(), count, "{subnet}");
+            assert!(
+                used.contains(&last.parse::<IpAddr>().expect("ip")),
+                "{subnet}"
+            );
+            let err = pool.allocate(&used, &[]).expect_err("exhausted");
+            assert_eq!(err.code(), 102);
         }
     }
 
@@ -222,15 +285,15 @@ mod tests {
             reserve_gateway: false,
         };
         let ok = pool
-            .allocate(&HashSet::new(), &["10.0.0.9/24".into()])
+            .allocate(&HashSet::new(), &[ip("10.0.0.9/24")])
             .expect("static");
         assert_eq!(ok[0].to_string(), "10.0.0.9/24");
         let err = pool
-            .allocate(&ips(&["10.0.0.9"]), &["10.0.0.9/24".into()])
+            .allocate(&ips(&["10.0.0.9"]), &[ip("10.0.0.9/24")])
             .expect_err("taken");
         assert!(err.to_string().contains("in use"), "{err}");
         let err = pool
-            .allocate(&HashSet::new(), &["10.0.0.9".into()])
+            .allocate(&HashSet::new(), &[ip("10.0.0.9")])
             .expect_err("no prefix");
         assert!(err.to_string().contains("prefix"), "{err}");
     }

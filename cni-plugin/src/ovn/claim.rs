@@ -101,6 +101,7 @@ fn with_attachments(
     let mut external_ids = port.external_ids.clone();
     external_ids.retain(|key, _| !key.starts_with(ATTACHED_PREFIX));
     external_ids.extend(attachments.iter().map(attachment_id));
+    external_ids.extend([super::ids::attached_at_now()]);
     let mut options = port.options.clone();
     options.remove("requested-chassis");
     options.remove("activation-strategy");

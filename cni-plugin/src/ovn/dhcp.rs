@@ -86,7 +86,7 @@ async fn ensure_row(
         Condition::eq("cidr", Value::string(cidr)),
         Condition::includes(
             "external_ids",
-            Value::string_map([(NETWORK_KEY, network.name.as_str())]),
+            Value::string_map([(NETWORK_KEY, network.id.name.as_str())]),
         ),
     ];
     for attempt in 0..MAX_ATTEMPTS {
@@ -117,7 +117,7 @@ async fn ensure_row(
                         .with("options", Value::string_map(wanted.clone()))
                         .with(
                             "external_ids",
-                            Value::string_map([(NETWORK_KEY, network.name.as_str())]),
+                            Value::string_map([(NETWORK_KEY, network.id.name.as_str())]),
                         ),
                     "dhcp",
                 ),

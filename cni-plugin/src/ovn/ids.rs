@@ -2,7 +2,7 @@
 //! the logical port's external_ids and options and the OVS interface's
 //! external_ids, named as ovn-kubernetes names them so its tools work.
 
-use conf::MacAddr;
+use conf::{MacAddr, Topology};
 use ipnet::IpNet;
 
 use super::claim::{self, CLAIM_KEY};
@@ -23,20 +23,34 @@ fn pairs<const N: usize>(fixed: [(&str, &str); N], optional: &[(&str, Option<&st
         .collect()
 }
 
+/// external_ids key: when an attachment last joined the port (unix
+/// seconds). The node collector leaves younger ports alone: their ADD may
+/// still be on its way to plugging the OVS port.
+pub const ATTACHED_AT_KEY: &str = "k8s.ovn.org/attached-at";
+
+/// The current time as [`ATTACHED_AT_KEY`] records it.
+pub fn attached_at_now() -> (String, String) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    (ATTACHED_AT_KEY.to_owned(), now.to_string())
+}
+
 /// The logical switch port's external_ids. A claimed port outlives its
 /// pods: instead of one owner it records the attachment on `chassis`.
-pub fn lsp_external_ids(req: &Request, chassis: &str) -> Pairs {
+pub fn lsp_external_ids(req: &Request, topology: Topology, chassis: &str) -> Pairs {
     let mut ids = pairs(
         [
             ("pod", "true"),
-            (NETWORK_KEY, &req.network.name),
-            ("k8s.ovn.org/topology", req.network.topology.as_str()),
+            (NETWORK_KEY, &req.id.name),
+            ("k8s.ovn.org/topology", topology.as_str()),
         ],
         &[
             ("namespace", req.args.namespace.as_deref()),
-            (NAD_KEY, req.network.nad.as_deref()),
+            (NAD_KEY, req.id.nad.as_deref()),
         ],
     );
+    ids.push(attached_at_now());
     match req.claim() {
         Some(claim) => {
             ids.push((CLAIM_KEY.into(), claim));
@@ -89,11 +103,11 @@ pub fn interface_external_ids(
             ("ip_addresses", &ips),
             ("sandbox", &req.env.container_id),
             ("pod-if-name", &req.env.ifname),
-            (NETWORK_KEY, &req.network.name),
+            (NETWORK_KEY, &req.id.name),
         ],
         &[
             ("iface-id-ver", pod_uid(req)),
-            (NAD_KEY, req.network.nad.as_deref()),
+            (NAD_KEY, req.id.nad.as_deref()),
         ],
     )
 }
@@ -101,9 +115,9 @@ pub fn interface_external_ids(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cni::args::AttachArgs;
     use crate::cni::env::CniEnv;
-    use conf::{NetConf, Network, NodeConfig};
+    use crate::request::Verb;
+    use conf::NodeConfig;
     use std::collections::BTreeMap;
 
     fn request(cni_args: &str, json: &str) -> Request {
@@ -121,20 +135,15 @@ mod tests {
         })
         .expect("env")
         .expect("cni");
-        let conf = NetConf::from_slice(json.as_bytes()).expect("conf");
-        let network = Network::from_conf(&conf).expect("network");
-        let mut args =
-            AttachArgs::parse(cni_args, &conf, "c0ffee", "ovn-udn1", true).expect("args");
-        args.resolve_claim(&network);
-        Request {
-            env,
-            stdin: json.as_bytes().to_vec(),
-            network,
-            conf,
-            cni_version: "1.1.0".into(),
-            node: NodeConfig::default(),
-            args,
-        }
+        let env = CniEnv {
+            args: cni_args.to_owned(),
+            ..env
+        };
+        let json = format!(r#"{{"cniVersion":"1.1.0",{}"#, &json[1..]);
+        let (req, verb) =
+            Request::new(&env, json.into_bytes(), NodeConfig::default()).expect("request");
+        assert!(matches!(verb, Verb::Add(..)));
+        req
     }
 
     fn map(pairs: Pairs) -> BTreeMap<String, String> {
@@ -147,7 +156,7 @@ mod tests {
             "K8S_POD_NAMESPACE=blue;K8S_POD_NAME=a;K8S_POD_UID=u1",
             r#"{"name":"blue","topology":"layer2","netAttachDefName":"blue/blue"}"#,
         );
-        let lsp = map(lsp_external_ids(&req, "node1"));
+        let lsp = map(lsp_external_ids(&req, Topology::Layer2, "node1"));
         for (k, v) in [
             ("pod", "true"),
             ("k8s.ovn.org/network", "blue"),
@@ -200,7 +209,7 @@ mod tests {
             r#"{"name":"l2","allowPersistentIPs":true,"subnets":"10.0.0.0/24"}"#,
         );
         assert_eq!(req.lsp_name(), "l2_vms_vm-a.net");
-        let lsp = map(lsp_external_ids(&req, "node1"));
+        let lsp = map(lsp_external_ids(&req, Topology::Layer2, "node1"));
         assert_eq!(lsp.get(CLAIM_KEY).map(String::as_str), Some("vms/vm-a.net"));
         assert_eq!(
             lsp.get("k8s.ovn.org/attached.node1").map(String::as_str),
@@ -223,7 +232,7 @@ mod tests {
     #[test]
     fn a_plain_container_has_no_kubernetes_keys() {
         let req = request("", r#"{"name":"n"}"#);
-        let lsp = map(lsp_external_ids(&req, "node1"));
+        let lsp = map(lsp_external_ids(&req, Topology::Layer2, "node1"));
         assert!(!lsp.contains_key("namespace") && !lsp.contains_key("k8s.ovn.org/nad"));
         assert!(!map(lsp_options(&req, "node1")).contains_key("iface-id-ver"));
     }

@@ -47,7 +47,7 @@ pub fn check_mapping(network: &Network, node: &NodeInfo) -> Result<(), PluginErr
     Err(PluginError::NodeNotReady(format!(
         "localnet network {}: chassis {} has no bridge for physical network {physnet:?} \
          in Open_vSwitch external_ids:ovn-bridge-mappings (mapped: {mapped})",
-        network.name, node.chassis
+        network.id.name, node.chassis
     )))
 }
 

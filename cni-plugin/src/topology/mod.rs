@@ -145,7 +145,7 @@ pub async fn existing(
 /// external_ids every switch, router and fixed port of a network carries.
 pub fn network_ids(network: &Network) -> Vec<(String, String)> {
     vec![
-        ("k8s.ovn.org/network".into(), network.name.clone()),
+        ("k8s.ovn.org/network".into(), network.id.name.clone()),
         ("k8s.ovn.org/role".into(), network.role.as_str().into()),
         (
             "k8s.ovn.org/topology".into(),
