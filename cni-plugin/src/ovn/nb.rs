@@ -5,14 +5,14 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use conf::MacAddr;
+use conf::{MacAddr, StaticIp};
 use ipnet::IpNet;
 use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
 
-use super::NB_DB;
 use super::claim;
 use super::port_record::{Attachment, PortRecord, find_port, lsp_columns};
 use super::retry::{MAX_ATTEMPTS, backoff};
+use super::{NB_DB, check_owner};
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
 use crate::ipam::Pool;
@@ -33,6 +33,11 @@ pub struct PortRequest<'a> {
     pub chassis: &'a str,
     /// The IPAM claim (`namespace/claim`) the port is reserved for.
     pub claim: Option<&'a str>,
+    /// The Kubernetes pod's namespace; only a port of the same pod (same
+    /// namespace and NAD, hence the same pod name) may be taken over.
+    pub pod_namespace: Option<&'a str>,
+    /// The NAD (`k8s.ovn.org/nad`) of the attachment.
+    pub nad: Option<&'a str>,
     /// The interface in that container.
     pub ifname: &'a str,
     /// The switch, created if absent.
@@ -40,7 +45,7 @@ pub struct PortRequest<'a> {
     /// Where addresses come from.
     pub pool: Pool<'a>,
     /// Static addresses requested by the runtime.
-    pub static_ips: &'a [String],
+    pub static_ips: &'a [StaticIp],
     /// Static MAC requested by the runtime.
     pub static_mac: Option<MacAddr>,
     /// MAC for a port without addresses (no IPAM).
@@ -78,7 +83,7 @@ pub async fn create_port(nb: &Client, req: &PortRequest<'_>) -> Result<LogicalPo
                     Operation::select(
                         "Logical_Switch",
                         vec![Condition::eq("name", Value::string(&req.switch.name))],
-                        Some(vec!["_uuid".into(), "ports".into()]),
+                        Some(vec!["_uuid".into(), "ports".into(), "external_ids".into()]),
                     ),
                     Operation::select(
                         "Logical_Switch_Port",
@@ -95,6 +100,9 @@ pub async fn create_port(nb: &Client, req: &PortRequest<'_>) -> Result<LogicalPo
                 PluginError::ovsdb("reading the network's ports from the NB database", e)
             })?;
         let switch = read.first().and_then(|r| r.rows.first()).cloned();
+        if let Some(switch) = &switch {
+            check_owner("logical switch", &req.switch.name, switch, req.network)?;
+        }
         let ports: Vec<PortRecord> = read
             .get(1)
             .map(|r| r.rows.iter().filter_map(PortRecord::from_row).collect())
@@ -112,6 +120,7 @@ pub async fn create_port(nb: &Client, req: &PortRequest<'_>) -> Result<LogicalPo
             _ => {
                 if let Some(old) = existing {
                     refuse_second_attachment(req, old)?;
+                    refuse_takeover_by_another(req, old)?;
                 }
                 let used: HashSet<IpAddr> = ports
                     .iter()
@@ -170,6 +179,27 @@ fn refuse_second_attachment(req: &PortRequest<'_>, old: &PortRecord) -> Result<(
         )));
     }
     Ok(())
+}
+
+/// A port of another sandbox is replaced only for a newer sandbox of the
+/// same Kubernetes pod: same namespace and NAD (with the port's name, that
+/// is the same pod name). A plain container's port is its container's
+/// alone: a container whose id merely starts the same never takes it.
+fn refuse_takeover_by_another(req: &PortRequest<'_>, old: &PortRecord) -> Result<(), PluginError> {
+    if old.sandbox() == Some(req.sandbox) {
+        return Ok(());
+    }
+    let same_pod = req.pod_namespace.is_some()
+        && old.external_ids.get("namespace").map(String::as_str) == req.pod_namespace
+        && old.external_ids.get(super::NAD_KEY).map(String::as_str) == req.nad;
+    if same_pod {
+        return Ok(());
+    }
+    Err(PluginError::AlreadyAttached(format!(
+        "logical switch port {} belongs to sandbox {} of another pod or container",
+        req.name,
+        old.sandbox().unwrap_or("-")
+    )))
 }
 
 /// A claimed port's addresses and MAC, with this attachment added: the

@@ -9,9 +9,9 @@ use conf::Network;
 use ipnet::IpNet;
 use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
 
-use super::NB_DB;
 use super::nb::{NETWORK_KEY, fixed_port_row, too_many_conflicts};
 use super::retry::{MAX_ATTEMPTS, backoff};
+use super::{NB_DB, check_owner};
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
 use crate::ipam::pool::gateway;
@@ -42,7 +42,12 @@ pub async fn ensure(
                     Operation::select(
                         "Logical_Router",
                         vec![Condition::eq("name", Value::string(&router_name))],
-                        Some(vec!["_uuid".into()]),
+                        Some(vec!["_uuid".into(), "external_ids".into()]),
+                    ),
+                    Operation::select(
+                        "Logical_Switch",
+                        vec![Condition::eq("name", Value::string(&switch_name))],
+                        Some(vec!["external_ids".into()]),
                     ),
                 ],
             )
@@ -66,12 +71,17 @@ pub async fn ensure(
         if let Some((_, subnets)) = switches.iter().find(|(name, _)| *name == switch_name) {
             return Ok(subnets.clone());
         }
+        // Not ours, yet named like ours: another network's.
+        if let Some(other) = read.get(2).and_then(|r| r.rows.first()) {
+            check_owner("logical switch", &switch_name, other, &network.id.name)?;
+        }
+        let router = read.get(1).and_then(|r| r.rows.first());
+        if let Some(router) = router {
+            check_owner("logical router", &router_name, router, &network.id.name)?;
+        }
         let taken: Vec<IpNet> = switches.iter().flat_map(|(_, s)| s.clone()).collect();
         let subnets = allocate_node_subnets(network, &taken)?;
-        let router_uuid = read
-            .get(1)
-            .and_then(|r| r.rows.first())
-            .and_then(|row| row.uuid().map(str::to_owned));
+        let router_uuid = router.and_then(|row| row.uuid().map(str::to_owned));
         let names: Vec<&str> = switches.iter().map(|(name, _)| name.as_str()).collect();
         let ops = create_ops(network, chassis, &subnets, &names, router_uuid.as_deref());
         match nb.transact(NB_DB, &ops).await {
@@ -121,7 +131,7 @@ fn layer3_switches(network: &Network) -> Condition {
     Condition::includes(
         "external_ids",
         Value::string_map([
-            (NETWORK_KEY, network.name.as_str()),
+            (NETWORK_KEY, network.id.name.as_str()),
             ("k8s.ovn.org/topology", "layer3"),
         ]),
     )
