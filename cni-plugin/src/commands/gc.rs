@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use conf::ValidAttachment;
 use netns::{Handle, Netns};
 
 use super::teardown::{Attachment, teardown};
@@ -14,11 +15,10 @@ use crate::request::Request;
 pub async fn gc(req: &Request) -> Result<(), PluginError> {
     let valid: HashSet<(String, String)> = req
         .conf
-        .valid_attachments
-        .as_ref()
+        .get::<Vec<ValidAttachment>>("cni.dev/valid-attachments")?
         .ok_or(conf::ConfError::Missing("cni.dev/valid-attachments"))?
-        .iter()
-        .map(|a| (a.container_id.clone(), a.ifname.clone()))
+        .into_iter()
+        .map(|a| (a.container_id, a.ifname))
         .collect();
     let is_valid = |ids: &BTreeMap<String, String>| {
         let key = (
@@ -31,34 +31,41 @@ pub async fn gc(req: &Request) -> Result<(), PluginError> {
     let (nb_client, ovs_client) = tokio::try_join!(req.connect_nb(), req.connect_ovs())?;
     let node = ovs::read_node(&ovs_client, &req.node.bridge, req.node.chassis.as_deref()).await?;
 
-    let mut result = Ok(());
-    for (name, ids) in ovs::network_interfaces(&ovs_client, &req.network).await? {
+    let mut errors = Vec::new();
+    for (name, ids) in ovs::network_interfaces(&ovs_client, &req.id).await? {
         if is_valid(&ids) {
+            continue;
+        }
+        let sandbox = ids.get("sandbox").map_or("", String::as_str);
+        let ifname = ids.get("pod-if-name").map_or("", String::as_str);
+        // Only a port named as the plugin names that attachment's host end
+        // is the plugin's: a row that merely carries the network's ids
+        // never gets a link deleted.
+        if name != conf::host_veth_name(sandbox, ifname) {
+            tracing::warn!(step = "gc", port = %name, "OVS port tagged with this network but not named by the plugin: left alone");
             continue;
         }
         let parts = Attachment {
             host_ifname: &name,
             lsp: ids.get("iface-id").map_or("", String::as_str),
-            sandbox: ids.get("sandbox").map_or("", String::as_str),
+            sandbox,
         };
         tracing::info!(step = "gc", port = %name, "removing stale attachment");
-        result = result.and(teardown(&nb_client, &ovs_client, &host, &parts).await);
+        errors.extend(teardown(Some(&nb_client), Some(&ovs_client), &host, &parts).await);
     }
     // Logical ports whose OVS side is already gone (node crash, lost DEL).
     // A claimed port only loses the attachment: the VM's address stays.
-    for port in port_record::network_ports(&nb_client, &req.network).await? {
+    for port in port_record::network_ports(&nb_client, &req.id).await? {
         for attachment in port.attachments() {
             let key = (attachment.sandbox.clone(), attachment.ifname.clone());
             if attachment.chassis != node.chassis || valid.contains(&key) {
                 continue;
             }
             tracing::info!(step = "gc", lsp = %port.name, sandbox = %attachment.sandbox, "removing stale attachment of a logical port");
-            result = result.and(
-                nb::delete_port(&nb_client, &port.name, &attachment.sandbox)
-                    .await
-                    .map(drop),
-            );
+            if let Err(e) = nb::delete_port(&nb_client, &port.name, &attachment.sandbox).await {
+                errors.push(e);
+            }
         }
     }
-    result
+    PluginError::from_all(errors)
 }

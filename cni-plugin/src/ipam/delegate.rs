@@ -4,10 +4,12 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::process::{Command as Process, Stdio};
+use std::process::Stdio;
 
 use ipnet::IpNet;
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command as Process;
 
 use crate::cni::env::Command;
 use crate::error::PluginError;
@@ -25,30 +27,21 @@ pub struct Delegated {
     pub routes: Vec<(IpNet, IpAddr)>,
 }
 
-/// The `ipam.type` of the config, when IPAM is delegated.
-pub fn plugin_type(req: &Request) -> Result<Option<&str>, PluginError> {
-    let Some(ipam) = &req.conf.ipam else {
-        return Ok(None);
-    };
-    ipam.get("type")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty() && !t.contains('/'))
-        .map(Some)
-        .ok_or_else(|| conf::ConfError::invalid("ipam", "`type` must name an IPAM plugin").into())
-}
+/// Most of a delegated plugin's answer that is read.
+const MAX_ANSWER_BYTES: u64 = 1 << 20;
 
 /// Runs the IPAM plugin's ADD.
-pub fn add(req: &Request, plugin: &str) -> Result<Delegated, PluginError> {
-    let result = run(req, plugin, Command::Add)?;
+pub async fn add(req: &Request, plugin: &str) -> Result<Delegated, PluginError> {
+    let result = run(req, plugin, Command::Add).await?;
     Ok(parse_result(&result))
 }
 
 /// Runs the IPAM plugin's DEL, CHECK or GC, which print nothing on success.
-pub fn run_verb(req: &Request, plugin: &str, command: Command) -> Result<(), PluginError> {
-    run(req, plugin, command).map(drop)
+pub async fn run_verb(req: &Request, plugin: &str, command: Command) -> Result<(), PluginError> {
+    run(req, plugin, command).await.map(drop)
 }
 
-fn run(req: &Request, plugin: &str, command: Command) -> Result<Value, PluginError> {
+async fn run(req: &Request, plugin: &str, command: Command) -> Result<Value, PluginError> {
     let binary = find(plugin, &req.env.path)?;
     tracing::info!(
         step = "ipam",
@@ -66,34 +59,53 @@ fn run(req: &Request, plugin: &str, command: Command) -> Result<Value, PluginErr
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
+        .kill_on_drop(true)
         .spawn()
         .map_err(|e| failed(format!("cannot run {}: {e}", binary.display())))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        stdin
-            .write_all(&req.stdin)
-            .map_err(|e| failed(format!("writing its config: {e}")))?;
-    }
-    let output = child
-        .wait_with_output()
-        .map_err(|e| failed(format!("waiting for it: {e}")))?;
-    let reply: Value = if output.stdout.iter().all(u8::is_ascii_whitespace) {
+    let talk = async {
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(&req.stdin)
+                .await
+                .map_err(|e| failed(format!("writing its config: {e}")))?;
+        }
+        let mut stdout = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            out.take(MAX_ANSWER_BYTES)
+                .read_to_end(&mut stdout)
+                .await
+                .map_err(|e| failed(format!("reading its answer: {e}")))?;
+        }
+        let status = child
+            .wait()
+            .await
+            .map_err(|e| failed(format!("waiting for it: {e}")))?;
+        Ok::<_, PluginError>((status, stdout))
+    };
+    // A plugin that hangs must not hang the ADD (or DEL) with it: it gets
+    // as long as ovn-controller does (readyTimeout), then it is killed.
+    let limit = req.node.ready_timeout();
+    let (status, stdout) = tokio::time::timeout(limit, talk).await.map_err(|_| {
+        PluginError::Busy(format!(
+            "IPAM plugin {plugin}: no answer to {} within {}s (readyTimeout), killed",
+            command.as_str(),
+            limit.as_secs()
+        ))
+    })??;
+    let reply: Value = if stdout.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
-        serde_json::from_slice(&output.stdout)
+        serde_json::from_slice(&stdout)
             .map_err(|e| failed(format!("unreadable answer to {}: {e}", command.as_str())))?
     };
-    if output.status.success() {
+    if status.success() {
         return Ok(reply);
     }
     Err(PluginError::Delegate {
         plugin: plugin.to_owned(),
-        code: reply
-            .get("code")
-            .and_then(Value::as_u64)
-            .map_or(100, |c| c as u32),
+        code: reply.get("code").and_then(Value::as_u64).unwrap_or(100),
         msg: reply.get("msg").and_then(Value::as_str).map_or_else(
-            || format!("{} failed ({})", command.as_str(), output.status),
+            || format!("{} failed ({status})", command.as_str()),
             str::to_owned,
         ),
     })

@@ -186,7 +186,7 @@ pub fn is_installed(row: &Row) -> bool {
 /// Interfaces of one network on this node, by name, with their external_ids.
 pub async fn network_interfaces(
     ovs: &Client,
-    network: &conf::Network,
+    network: &conf::NetworkId,
 ) -> Result<Vec<(String, BTreeMap<String, String>)>, PluginError> {
     let rows = ovs
         .select(
@@ -206,6 +206,49 @@ pub async fn network_interfaces(
         .iter()
         .filter_map(|row| Some((row.str("name")?.to_owned(), row.map("external_ids"))))
         .collect())
+}
+
+/// Every interface of this node's OVS that the plugin made: named as the
+/// plugin names an attachment's host end (from its `sandbox` and
+/// `pod-if-name`) and bound to a logical port (`iface-id`).
+pub async fn plugin_interfaces(ovs: &Client) -> Result<Vec<PluginInterface>, PluginError> {
+    let rows = ovs
+        .select(
+            OVS_DB,
+            "Interface",
+            vec![],
+            Some(vec!["name".into(), "external_ids".into()]),
+        )
+        .await
+        .map_err(|e| PluginError::ovsdb("listing OVS interfaces", e))?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let name = row.str("name")?.to_owned();
+            let mut ids = row.map("external_ids");
+            let interface = PluginInterface {
+                lsp: ids.remove("iface-id")?,
+                sandbox: ids.remove("sandbox")?,
+                ifname: ids.remove("pod-if-name")?,
+                name,
+            };
+            (interface.name == conf::host_veth_name(&interface.sandbox, &interface.ifname))
+                .then_some(interface)
+        })
+        .collect())
+}
+
+/// An OVS interface the plugin made for an attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginInterface {
+    /// Its name (the host veth end).
+    pub name: String,
+    /// The logical port it is bound to (`iface-id`).
+    pub lsp: String,
+    /// The container id it was made for.
+    pub sandbox: String,
+    /// The interface name in that container.
+    pub ifname: String,
 }
 
 /// One interface's external_ids, when it exists.

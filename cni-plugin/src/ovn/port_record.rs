@@ -125,20 +125,34 @@ pub async fn find_port(nb: &Client, name: &str) -> Result<Option<PortRecord>, Pl
 /// The ports of a network (of this config's NAD, when it names one).
 pub async fn network_ports(
     nb: &Client,
-    network: &conf::Network,
+    network: &conf::NetworkId,
+) -> Result<Vec<PortRecord>, PluginError> {
+    let context = || format!("listing ports of network {}", network.name);
+    select_ports(nb, super::attachment_ids(network), context).await
+}
+
+/// Every pod port in the NB database (`external_ids:pod=true`), of every
+/// network: what the node collector compares this chassis' OVS ports with.
+pub async fn pod_ports(nb: &Client) -> Result<Vec<PortRecord>, PluginError> {
+    let pod = Value::string_map([("pod", "true")]);
+    select_ports(nb, pod, || "listing pod ports".to_owned()).await
+}
+
+/// The ports whose external_ids include `ids`.
+async fn select_ports(
+    nb: &Client,
+    ids: Value,
+    context: impl Fn() -> String,
 ) -> Result<Vec<PortRecord>, PluginError> {
     let rows = nb
         .select(
             NB_DB,
             "Logical_Switch_Port",
-            vec![Condition::includes(
-                "external_ids",
-                super::attachment_ids(network),
-            )],
+            vec![Condition::includes("external_ids", ids)],
             lsp_columns(),
         )
         .await
-        .map_err(|e| PluginError::ovsdb(format!("listing ports of network {}", network.name), e))?;
+        .map_err(|e| PluginError::ovsdb(context(), e))?;
     Ok(rows.iter().filter_map(PortRecord::from_row).collect())
 }
 
