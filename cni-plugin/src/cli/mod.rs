@@ -1,5 +1,6 @@
 //! The binary as a command-line tool for people (no CNI_COMMAND set).
 
+mod gc;
 mod ipam;
 
 use std::process::ExitCode;
@@ -25,6 +26,19 @@ enum Command {
     Version,
     /// Persistent IP reservations of VMs (IPAM claims).
     Ipam(ipam::Args),
+    /// Remove this chassis' leaked attachments that no runtime will clean up.
+    Gc(gc::Args),
+}
+
+/// The exit status of a command, its error on stderr.
+fn exit(outcome: anyhow::Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ovn-udn-cni: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Parses the command line and runs the command.
@@ -35,12 +49,7 @@ pub fn run() -> ExitCode {
             println!("CNI spec versions: {}", SUPPORTED_VERSIONS.join(", "));
             ExitCode::SUCCESS
         }
-        Command::Ipam(args) => match ipam::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("ovn-udn-cni: {err:#}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Ipam(args) => exit(ipam::run(args)),
+        Command::Gc(args) => exit(gc::run(args)),
     }
 }
