@@ -6,8 +6,44 @@ use std::collections::BTreeSet;
 use crate::net;
 use crate::network::Network;
 use crate::ovn;
+use crate::plugin::{Call, Reply};
 use crate::pod::PodSpec;
 use crate::sandbox::sandbox;
+
+/// Runs `call` (an ADD of `spec`), expects error `code` naming one of
+/// `needles`, checks that nothing was created, and that the DEL a runtime
+/// sends after a failed ADD succeeds too.
+pub fn assert_rejected(
+    net: &Network,
+    spec: &PodSpec,
+    call: Call,
+    code: u64,
+    needles: &[&str],
+    what: &str,
+) -> Reply {
+    let reply = assert_refused(net, spec, call, code, needles, what);
+    spec.call("DEL")
+        .config(&spec.conf)
+        .run()
+        .expect_ok(&format!("DEL after {what}"));
+    reply
+}
+
+/// [`assert_rejected`] without the DEL (for an environment no verb accepts).
+pub fn assert_refused(
+    net: &Network,
+    spec: &PodSpec,
+    call: Call,
+    code: u64,
+    needles: &[&str],
+    what: &str,
+) -> Reply {
+    let before = Before::take(net, spec);
+    let reply = call.run();
+    reply.expect_error_naming(code, needles, what);
+    assert_nothing_created(net, &before, spec, what);
+    reply
+}
 
 /// State taken before an ADD that is expected to fail.
 #[derive(Debug, Clone)]

@@ -5,10 +5,12 @@
 //! Run with `scripts/test`, or: `cargo build -p ovn-udn-cni &&
 //! scripts/ovn-sandbox up 3 && cargo test -p e2e`.
 
+pub mod faults;
 pub mod leftovers;
 pub mod names;
 pub mod net;
 pub mod network;
+pub mod node_config;
 pub mod ovn;
 pub mod physnet;
 pub mod plugin;
@@ -16,6 +18,7 @@ pub mod pod;
 pub mod process;
 pub mod sandbox;
 pub mod stream;
+pub mod temp;
 pub mod vm;
 
 pub use network::Network;

@@ -23,6 +23,8 @@ pub struct Call {
     pub stdin: Vec<u8>,
     /// The executable to run instead of the sandbox's plugin binary.
     pub binary: Option<std::path::PathBuf>,
+    /// Variables whose values are not UTF-8 (hostile input).
+    pub os_env: Vec<(String, std::ffi::OsString)>,
 }
 
 impl Call {
@@ -38,7 +40,17 @@ impl Call {
             ],
             stdin: Vec::new(),
             binary: None,
+            os_env: Vec::new(),
         }
+    }
+
+    /// Sets variable `name` to raw bytes (which need not be UTF-8).
+    pub fn var_bytes(mut self, name: &str, value: &[u8]) -> Call {
+        use std::os::unix::ffi::OsStringExt;
+        self.env.retain(|(n, _)| n != name);
+        self.os_env
+            .push((name.into(), std::ffi::OsString::from_vec(value.to_vec())));
+        self
     }
 
     /// Runs `path` (an installed copy or alias of the plugin) instead.
@@ -82,6 +94,9 @@ impl Call {
                 cmd.env(name, value);
             }
         }
+        for (name, value) in &self.os_env {
+            cmd.env(name, value);
+        }
         let done = process::run(&mut cmd, &self.stdin, PLUGIN_TIMEOUT);
         let stdout = done.stdout_text();
         Reply {
@@ -103,6 +118,19 @@ pub fn cli(args: &[&str]) -> process::Finished {
     cmd.args(args)
         .env_remove("CNI_COMMAND")
         .env("OVN_UDN_CNI_NODE_CONFIG", sb.node_config(1));
+    process::run(&mut cmd, &[], PLUGIN_TIMEOUT)
+}
+
+/// Runs the binary as a command-line tool inside chassis `node`'s
+/// namespace with `node_config` (as the node collector runs on a node).
+pub fn cli_on(node: usize, node_config: &str, args: &[&str]) -> process::Finished {
+    let sb = sandbox();
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &sb.node_netns(node)])
+        .arg(&sb.bin)
+        .args(args)
+        .env_remove("CNI_COMMAND")
+        .env("OVN_UDN_CNI_NODE_CONFIG", node_config);
     process::run(&mut cmd, &[], PLUGIN_TIMEOUT)
 }
 

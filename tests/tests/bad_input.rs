@@ -1,34 +1,15 @@
 //! Every kind of bad input: the right CNI error code, a message naming the
 //! problem, and nothing created (no LSP, IP, OVS port or veth).
 
-use e2e::leftovers::{Before, assert_nothing_created};
-use e2e::plugin::Reply;
-use e2e::{Call, Network, Pod, PodSpec, process, sandbox};
+use e2e::leftovers::{Before, assert_nothing_created, assert_rejected};
+use e2e::node_config::{NodeConfigFile, log_file};
+use e2e::{Call, Network, Pod, PodSpec, process};
 use serde_json::{Value, json};
-
-/// Runs `call` (ADD of `spec`), expects error `code` naming one of `needles`,
-/// and checks that nothing was created.
-fn expect_rejected(
-    net: &Network,
-    spec: &PodSpec,
-    call: Call,
-    code: u64,
-    needles: &[&str],
-    what: &str,
-) -> Reply {
-    let before = Before::take(net, spec);
-    let reply = call.run();
-    reply.expect_error_naming(code, needles, what);
-    assert_nothing_created(net, &before, spec, what);
-    // A runtime DELs after a failed ADD; that must succeed too.
-    spec.call("DEL").config(&spec.conf).run();
-    reply
-}
 
 fn add_with_conf(net: &Network, conf: Value, code: u64, needles: &[&str], what: &str) {
     let spec = PodSpec::new(net, 1);
     let call = spec.call("ADD").config(&conf);
-    expect_rejected(net, &spec, call, code, needles, what);
+    assert_rejected(net, &spec, call, code, needles, what);
 }
 
 #[test]
@@ -58,15 +39,13 @@ fn rejected_requests_are_logged() {
         &["cniVersion"],
         "unknown version",
     );
-    let node: Value =
-        serde_json::from_slice(&std::fs::read(sandbox().node_config(1)).expect("node config"))
-            .expect("node config JSON");
-    let log_file = node["logFile"].as_str().expect("the sandbox sets logFile");
-    let log = std::fs::read_to_string(log_file).expect("log file");
+    let log_file = log_file(1);
+    let log = std::fs::read_to_string(&log_file).expect("log file");
     assert!(
         log.lines()
             .any(|l| l.contains("rejected") && l.contains(&version)),
-        "no log line for the rejected request in {log_file}"
+        "no log line for the rejected request in {}",
+        log_file.display()
     );
 }
 
@@ -77,7 +56,7 @@ fn missing_netns_path_is_code_3() {
     let call = spec
         .call("ADD")
         .var("CNI_NETNS", Some("/var/run/netns/e2e-no-such-netns"));
-    expect_rejected(&net, &spec, call, 3, &["netns"], "CNI_NETNS not existing");
+    assert_rejected(&net, &spec, call, 3, &["netns"], "CNI_NETNS not existing");
 }
 
 #[test]
@@ -133,7 +112,7 @@ fn bad_environment_is_code_4() {
         ),
     ];
     for (call, needles, what) in cases {
-        expect_rejected(&net, &spec, call, 4, &needles, what);
+        assert_rejected(&net, &spec, call, 4, &needles, what);
     }
 }
 
@@ -143,7 +122,7 @@ fn unknown_cni_args_need_ignore_unknown() {
     let mut spec = PodSpec::new(&net, 1).cni_arg("E2E_FROBNICATE=yes");
     spec.ignore_unknown = false;
     let call = spec.call("ADD");
-    expect_rejected(
+    assert_rejected(
         &net,
         &spec,
         call,
@@ -253,48 +232,24 @@ fn invalid_network_config_is_code_7() {
 #[test]
 fn unreachable_nb_or_ovs_is_code_11() {
     let net = Network::layer2("unreach", "10.52.0.0/24");
-    let with = |key: &str, value: &str| {
-        let mut conf = net.conf.clone();
-        conf[key] = json!(value);
-        conf
-    };
-    add_with_conf(
-        &net,
-        with("nbAddress", "unix:/nonexistent/e2e-nb.sock"),
-        11,
-        &["nb", "/nonexistent/e2e-nb.sock"],
-        "nbAddress missing socket",
-    );
-    add_with_conf(
-        &net,
-        with("ovsAddress", "unix:/nonexistent/e2e-ovs.sock"),
-        11,
-        &["ovs", "/nonexistent/e2e-ovs.sock"],
-        "ovsAddress missing socket",
-    );
-
-    // The same through the node config file the variable names.
-    let node_conf: Value = serde_json::from_str(
-        &std::fs::read_to_string(sandbox().node_config(1)).expect("node config readable"),
-    )
-    .expect("node config is JSON");
-    let mut broken = node_conf.clone();
-    broken["nbAddress"] = json!("unix:/nonexistent/e2e-nb-node.sock");
-    let path = std::env::temp_dir().join(format!("{}-node.json", net.name));
-    std::fs::write(&path, broken.to_string()).expect("write node config");
-    let spec = PodSpec::new(&net, 1);
-    let call = spec
-        .call("ADD")
-        .var("OVN_UDN_CNI_NODE_CONFIG", Some(&path.display().to_string()));
-    expect_rejected(
-        &net,
-        &spec,
-        call,
-        11,
-        &["nb", "/nonexistent/e2e-nb-node.sock"],
-        "node config nbAddress missing socket",
-    );
-    let _ = std::fs::remove_file(&path);
+    for (key, remote) in [
+        ("nbAddress", "unix:/nonexistent/e2e-nb.sock"),
+        ("ovsAddress", "unix:/nonexistent/e2e-ovs.sock"),
+    ] {
+        let node = NodeConfigFile::for_node(1, &[(key, json!(remote))]);
+        let spec = PodSpec::new(&net, 1);
+        let call = spec
+            .call("ADD")
+            .var("OVN_UDN_CNI_NODE_CONFIG", Some(&node.path()));
+        assert_rejected(
+            &net,
+            &spec,
+            call,
+            11,
+            &[remote],
+            &format!("{key} missing socket"),
+        );
+    }
 }
 
 #[test]
@@ -317,7 +272,7 @@ fn existing_ifname_in_the_netns_is_code_101() {
         ],
     );
     let call = spec.call("ADD");
-    expect_rejected(
+    assert_rejected(
         &net,
         &spec,
         call,
@@ -349,7 +304,7 @@ fn unavailable_static_ip_is_code_102() {
         let spec = PodSpec::new(&net, 1).conf_key("runtimeConfig", ips(ip));
         let call = spec.call("ADD");
         let addr = ip.split('/').next().unwrap_or(ip);
-        expect_rejected(&net, &spec, call, 102, &[addr], what);
+        assert_rejected(&net, &spec, call, 102, &[addr], what);
     }
     // The holder is unharmed.
     let peer = Pod::add(&net, 1);
@@ -367,7 +322,7 @@ fn static_ip_in_use_is_code_102_without_subnets_too() {
     assert_eq!(holder.ip(), "10.55.0.7");
     let spec = PodSpec::new(&net, 1).conf_key("runtimeConfig", ips);
     let call = spec.call("ADD");
-    expect_rejected(
+    assert_rejected(
         &net,
         &spec,
         call,

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use e2e::net;
+use e2e::node_config::NodeConfigFile;
 use e2e::ovn::{self, column_str};
 use e2e::{Call, Network, Pod, PodSpec, sandbox};
 use serde_json::json;
@@ -116,15 +117,17 @@ fn status_succeeds_with_the_sandbox_up() {
 
 #[test]
 fn status_answers_50_when_nb_or_ovs_is_unreachable() {
+    let net = Network::layer2("statusdown", "10.30.0.0/24");
     for (key, remote) in [
         ("nbAddress", "unix:/nonexistent/e2e-nb.sock"),
         ("ovsAddress", "unix:/nonexistent/e2e-ovs.sock"),
     ] {
-        let net = Network::layer2("statusdown", "10.30.0.0/24").with(key, json!(remote));
+        let node = NodeConfigFile::for_node(1, &[(key, json!(remote))]);
         Call::new("STATUS", 1)
+            .var("OVN_UDN_CNI_NODE_CONFIG", Some(&node.path()))
             .config(&net.conf)
             .run()
-            .expect_error(50, &format!("STATUS with {key} unreachable"));
+            .expect_error_naming(50, &[remote], &format!("STATUS with {key} unreachable"));
     }
 }
 

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use e2e::leftovers::{Before, assert_attachment_gone, assert_nothing_created};
 use e2e::net;
+use e2e::node_config::NodeConfigFile;
 use e2e::ovn::{self, column_str, list, map_get};
 use e2e::{Network, Pod, PodSpec, sandbox};
 use serde_json::{Value, json};
@@ -346,20 +347,17 @@ fn ovn_kubernetes_type_name_is_accepted() {
 /// address, OVS port, veth.
 #[test]
 fn a_failure_after_the_port_exists_is_rolled_back() {
-    let sb = sandbox();
-    let net = Network::layer2("rollback", "10.32.0.0/24").with("readyTimeout", json!(1));
-    let mut node: Value =
-        serde_json::from_slice(&std::fs::read(sb.node_config(1)).expect("node config"))
-            .expect("node config JSON");
-    node["chassis"] = json!("a-chassis-nobody-runs");
-    let node_file = std::env::temp_dir().join(format!("udn-rollback-{}.json", std::process::id()));
-    std::fs::write(&node_file, node.to_string()).expect("write node config");
-    let node_path = node_file.display().to_string();
-
-    let spec = PodSpec::new(&net, 1).env("OVN_UDN_CNI_NODE_CONFIG", &node_path);
+    let net = Network::layer2("rollback", "10.32.0.0/24");
+    let node = NodeConfigFile::for_node(
+        1,
+        &[
+            ("readyTimeout", json!(1)),
+            ("chassis", json!("a-chassis-nobody-runs")),
+        ],
+    );
+    let spec = PodSpec::new(&net, 1).env("OVN_UDN_CNI_NODE_CONFIG", &node.path());
     let before = Before::take(&net, &spec);
     let reply = spec.call("ADD").run();
-    let _ = std::fs::remove_file(&node_file);
     reply.expect_error_naming(104, &["ovn-installed"], "port never installed");
     assert_nothing_created(
         &net,
