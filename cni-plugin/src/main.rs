@@ -1,18 +1,7 @@
 //! ovn-udn-cni: a CNI plugin that attaches containers, pods and KubeVirt VMs
-//! to OVN User-Defined Networks by programming OVN directly.
-
-mod cli;
-mod cni;
-mod commands;
-mod error;
-mod ipam;
-mod log;
-mod ovn;
-mod request;
-mod topology;
-
-#[cfg(test)]
-mod hostile_input;
+//! to OVN User-Defined Networks by programming OVN directly. The binary
+//! reads the request, hands it to the library's verbs and prints the one
+//! answer; without CNI_COMMAND it is a command-line tool for people.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -21,10 +10,11 @@ use conf::NodeConfig;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use crate::cni::env::{CniEnv, Command};
-use crate::cni::version::{LATEST, SUPPORTED_VERSIONS};
-use crate::error::PluginError;
-use crate::request::{Request, Verb};
+use ovn_udn_cni::cni::env::{CniEnv, Command};
+use ovn_udn_cni::cni::version::{LATEST, SUPPORTED_VERSIONS};
+use ovn_udn_cni::error::PluginError;
+use ovn_udn_cni::request::{Request, Verb};
+use ovn_udn_cni::{cli, commands, log};
 
 fn main() -> ExitCode {
     if std::env::var_os("CNI_COMMAND").is_none() {
