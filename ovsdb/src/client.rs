@@ -1,5 +1,5 @@
-//! The client handle: connects to the first remote that answers and sends
-//! JSON-RPC requests over the one connection.
+//! The client handle: sends JSON-RPC requests over the one connection
+//! (opened by [`Client::connect`], in `connect.rs`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,18 +8,13 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::connection::{self, Closed, Shared, lock};
-use crate::deadline;
 use crate::monitor::{ColumnKinds, Monitor};
 use crate::result::parse_transact_result;
-use crate::tls::{self, TlsConnector};
-use crate::{Condition, Error, OpResult, Operation, Remote, Row, TlsConfig};
-
-/// How long one remote may take to accept the connection and answer an echo.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::traffic::Counters;
+use crate::{Condition, Error, OpResult, Operation, Row, Traffic, deadline};
 
 /// How long a request may wait for its reply. A server that accepted the
 /// connection but stopped answering (stuck, or a cluster member that lost
@@ -37,6 +32,8 @@ pub struct Client {
 struct Inner {
     outgoing: mpsc::UnboundedSender<Vec<u8>>,
     shared: Arc<Mutex<Shared>>,
+    /// Bytes (counted by the connection task) and requests.
+    counters: Arc<Counters>,
     next_id: AtomicU64,
     remote: String,
     /// [`REQUEST_TIMEOUT`] unless set otherwise, in milliseconds.
@@ -55,122 +52,7 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// Connects a TCP stream (also the one under TLS) with TCP_NODELAY set:
-/// requests are small and latency-bound.
-async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Error> {
-    let stream = TcpStream::connect((host, port)).await?;
-    stream.set_nodelay(true)?;
-    Ok(stream)
-}
-
 impl Client {
-    /// `remotes` is a comma-separated list (`unix:/path,tcp:127.0.0.1:6641`);
-    /// tries them in order with a connect timeout (5 s each). Of several,
-    /// it uses the first that answers and is not a clustered-database member
-    /// cut off from its cluster; a lone remote is used once it accepts. The
-    /// error lists every remote with its reason.
-    ///
-    /// Without TLS settings: an `ssl:` remote fails with
-    /// [`Error::TlsRequired`]; see [`Client::connect_with`].
-    pub async fn connect(remotes: &str) -> Result<Client, Error> {
-        Client::connect_with(remotes, None).await
-    }
-
-    /// [`Client::connect`], with the TLS settings `ssl:` remotes use
-    /// (`ssl:10.0.0.1:6641,ssl:10.0.0.2:6641`); other remotes ignore them.
-    /// The server's certificate must chain to `tls.ca_cert`, but, as with
-    /// OVS's own clients, its name is not checked against the host.
-    ///
-    /// Settings errors come before any remote is tried, as they are: an
-    /// `ssl:` remote without `tls` is [`Error::TlsRequired`], a file that
-    /// cannot be read or used is [`Error::TlsFile`]. A failed handshake is a
-    /// failure of that remote, in the [`Error::Connect`] of the list.
-    pub async fn connect_with(remotes: &str, tls: Option<&TlsConfig>) -> Result<Client, Error> {
-        let list = Remote::parse_list(remotes)?;
-        let connector = match (list.iter().find(|r| matches!(r, Remote::Ssl { .. })), tls) {
-            (None, _) => None,
-            (Some(ssl), None) => return Err(Error::TlsRequired(ssl.to_string())),
-            (Some(_), Some(tls)) => Some(tls::connector(tls)?),
-        };
-        let mut failures = Vec::new();
-        // With a choice of servers, each is checked before it is chosen; a
-        // lone server has no alternative, and its first request tells.
-        let check = list.len() > 1;
-        for remote in &list {
-            let attempt = Client::connect_one(remote, connector.as_ref(), check);
-            match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
-                Ok(Ok(client)) => return Ok(client),
-                Ok(Err(e)) => failures.push(format!("{remote}: {e}")),
-                Err(_) => failures.push(format!("{remote}: no answer within {CONNECT_TIMEOUT:?}")),
-            }
-        }
-        Err(Error::Connect {
-            remotes: list
-                .iter()
-                .map(Remote::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-            reason: failures.join("; "),
-        })
-    }
-
-    async fn connect_one(
-        remote: &Remote,
-        connector: Option<&TlsConnector>,
-        check: bool,
-    ) -> Result<Client, Error> {
-        let name = remote.to_string();
-        let client = match remote {
-            Remote::Unix(path) => Client::from_stream(UnixStream::connect(path).await?, name),
-            Remote::Tcp { host, port } => {
-                Client::from_stream(tcp_connect(host, *port).await?, name)
-            }
-            Remote::Ssl { host, port } => {
-                // connect_with has a connector whenever the list has an ssl: remote.
-                let connector = connector.ok_or_else(|| Error::TlsRequired(name.clone()))?;
-                let server_name = tls::server_name(host)?;
-                let stream = connector
-                    .connect(server_name, tcp_connect(host, *port).await?)
-                    .await
-                    .map_err(Error::TlsHandshake)?;
-                Client::from_stream(stream, name)
-            }
-        };
-        if check {
-            // A socket that accepts is not yet a server that answers, nor a
-            // member of its cluster: the _Server select tells both.
-            client.check_cluster_membership().await?;
-        }
-        Ok(client)
-    }
-
-    /// Rejects a member of a clustered database that has lost its cluster:
-    /// it still answers, but its data may be stale and its transactions
-    /// cannot commit, so the next remote of the list is the better choice
-    /// (ovn-nbctl makes the same check through `_Server`).
-    async fn check_cluster_membership(&self) -> Result<(), Error> {
-        let columns = ["name", "model", "connected"].map(String::from).to_vec();
-        let rows = match self
-            .select("_Server", "Database", vec![], Some(columns))
-            .await
-        {
-            Ok(rows) => rows,
-            // No _Server database (OVS before 2.9): nothing to check.
-            Err(Error::Rpc(_)) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let lost: Vec<&str> = rows
-            .iter()
-            .filter(|r| r.str("model") == Some("clustered") && r.bool("connected") == Some(false))
-            .filter_map(|r| r.str("name"))
-            .collect();
-        if lost.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::ClusterDisconnected(lost.join(",")))
-        }
-    }
-
     /// Wraps an already connected stream (any transport) and spawns its
     /// connection task; must be called inside a tokio runtime.
     pub fn from_stream<S>(stream: S, remote: impl Into<String>) -> Client
@@ -179,12 +61,15 @@ impl Client {
     {
         let (outgoing, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Mutex::new(Shared::default()));
+        let counters = Arc::new(Counters::default());
         let remote = remote.into();
-        tokio::spawn(connection::run(stream, rx, shared.clone(), remote.clone()));
+        let task = connection::run(stream, rx, shared.clone(), counters.clone(), remote.clone());
+        tokio::spawn(task);
         Client {
             inner: Arc::new(Inner {
                 outgoing,
                 shared,
+                counters,
                 next_id: AtomicU64::new(1),
                 remote,
                 request_timeout_ms: AtomicU64::new(deadline::millis(REQUEST_TIMEOUT)),
@@ -215,6 +100,12 @@ impl Client {
         &self.inner.remote
     }
 
+    /// What the connection has carried so far (bytes each way, requests
+    /// sent), for all clones together; see [`Traffic`].
+    pub fn traffic(&self) -> Traffic {
+        self.inner.counters.snapshot()
+    }
+
     /// False once the connection has closed; every later call fails with
     /// the reason: [`Error::Disconnected`] when the server closed it,
     /// [`Error::MessageTooLarge`] or [`Error::ConnectionLost`] otherwise.
@@ -234,6 +125,17 @@ impl Client {
         self.inner.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Hands a request to the connection task and counts it; false when
+    /// the task has ended.
+    fn send(&self, message: &Json) -> bool {
+        let bytes = message.to_string().into_bytes();
+        let sent = self.inner.outgoing.send(bytes).is_ok();
+        if sent {
+            self.inner.counters.request();
+        }
+        sent
+    }
+
     /// Sends one JSON-RPC request and waits for its result.
     pub async fn request(&self, method: &str, params: Json) -> Result<Json, Error> {
         let id = self.next_id();
@@ -244,12 +146,7 @@ impl Client {
             state.pending.insert(id, tx);
         }
         let message = json!({"method": method, "params": params, "id": id});
-        if self
-            .inner
-            .outgoing
-            .send(message.to_string().into_bytes())
-            .is_err()
-        {
+        if !self.send(&message) {
             // The task has ended (its receiver is gone), so closed is set.
             lock(&self.inner.shared).pending.remove(&id);
             return Err(self.closed_error());
@@ -394,7 +291,8 @@ impl Client {
         if was_registered {
             let message =
                 json!({"method": "monitor_cancel", "params": [monitor_id], "id": self.next_id()});
-            let _ = self.inner.outgoing.send(message.to_string().into_bytes());
+            // Nobody waits for the reply: if the task has ended, so has the monitor.
+            self.send(&message);
         }
     }
 }

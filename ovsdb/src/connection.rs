@@ -4,6 +4,7 @@
 //! `echo` inactivity probes.
 
 use std::collections::HashMap;
+use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{Value as Json, json};
@@ -12,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::Error;
 use crate::framing::{Framer, MAX_MESSAGE_BYTES};
+use crate::traffic::Counters;
 
 /// Where a reply (or the reason there will be none) goes.
 pub(crate) type ReplySender = oneshot::Sender<Result<Json, Error>>;
@@ -117,16 +119,18 @@ pub(crate) fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 
 /// Runs the connection until the server closes it, a read or write fails,
 /// a message is too large or every client handle is gone; then fails
-/// whatever still waits with the reason.
+/// whatever still waits with the reason. Every byte read or written is
+/// added to `counters`.
 pub(crate) async fn run<S>(
     mut stream: S,
     mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>,
     shared: Arc<Mutex<Shared>>,
+    counters: Arc<Counters>,
     remote: String,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let outcome = serve(&mut stream, &mut outgoing, &shared, &remote).await;
+    let outcome = serve(&mut stream, &mut outgoing, &shared, &counters, &remote).await;
     // Closed before the waiters learn why: a server flooding us is cut off
     // now, not after they have run.
     drop(stream);
@@ -155,6 +159,7 @@ async fn serve<S>(
     stream: &mut S,
     outgoing: &mut mpsc::UnboundedReceiver<Vec<u8>>,
     shared: &Mutex<Shared>,
+    counters: &Counters,
     remote: &str,
 ) -> Result<(), Error>
 where
@@ -169,22 +174,40 @@ where
                 if n == 0 {
                     return Ok(());
                 }
+                counters.read(n);
                 framer.set_limit(lock(shared).max_message_bytes);
                 framer.push(&buf[..n]);
                 while let Some(message) = framer.next_message()? {
                     if let Some(answer) = dispatch(message, shared) {
-                        stream.write_all(answer.to_string().as_bytes()).await?;
+                        write_counted(stream, answer.to_string().as_bytes(), counters).await?;
                     }
                 }
             }
             message = outgoing.recv() => match message {
-                Some(bytes) => stream.write_all(&bytes).await?,
+                Some(bytes) => write_counted(stream, &bytes, counters).await?,
                 // Every Client and Monitor is gone: nobody can use the
                 // connection any more, so close it.
                 None => return Ok(()),
             },
         }
     }
+}
+
+/// `write_all`, counting what each write took, so the count is exact even
+/// when a write fails halfway.
+async fn write_counted<S>(stream: &mut S, mut bytes: &[u8], counters: &Counters) -> io::Result<()>
+where
+    S: AsyncWrite + Unpin,
+{
+    while !bytes.is_empty() {
+        let n = stream.write(bytes).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        counters.written(n);
+        bytes = bytes.get(n..).unwrap_or_default();
+    }
+    Ok(())
 }
 
 /// Handles one message from the server; returns what to send back, if

@@ -56,8 +56,10 @@
 //! ```
 
 mod client;
+mod connect;
 mod connection;
 mod deadline;
+mod dial;
 mod error;
 mod framing;
 #[cfg(test)]
@@ -67,6 +69,7 @@ mod operation;
 mod remote;
 mod result;
 mod tls;
+mod traffic;
 mod value;
 
 pub use client::Client;
@@ -77,4 +80,5 @@ pub use operation::{Condition, Function, Mutation, Mutator, Operation};
 pub use remote::Remote;
 pub use result::OpResult;
 pub use tls::TlsConfig;
+pub use traffic::Traffic;
 pub use value::{Atom, Row, Value};

@@ -58,9 +58,10 @@ impl Drop for FakeServer {
     }
 }
 
-/// Reads requests and acts on each; returns when the client hangs up or
-/// the script says to.
-async fn serve(mut stream: UnixStream, mut script: impl FnMut(&str, &Json) -> Answer) {
+/// Reads requests from `stream` and acts on each; returns when the client
+/// hangs up or the script says to. For tests that accept connections
+/// themselves.
+pub async fn serve(mut stream: UnixStream, mut script: impl FnMut(&str, &Json) -> Answer) {
     let mut buf = Vec::new();
     let mut chunk = vec![0u8; 4096];
     loop {
