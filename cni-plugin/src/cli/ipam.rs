@@ -6,8 +6,9 @@ use clap::Subcommand;
 use conf::NodeConfig;
 
 use crate::cni::result::mac_text;
-use crate::ovn::claim;
-use crate::ovn::port_record::PortRecord;
+use crate::ovn::port::claim;
+use crate::ovn::port::record::PortRecord;
+use crate::ovn::vocabulary::ids;
 use crate::request::connect_nb;
 
 /// `ipam` and its options.
@@ -85,7 +86,7 @@ fn table(ports: &[PortRecord]) -> String {
             .collect();
         rows.push([
             port.external_ids
-                .get(crate::ovn::nb::NETWORK_KEY)
+                .get(ids::NETWORK)
                 .cloned()
                 .unwrap_or_default(),
             port.claim().unwrap_or_default().to_owned(),
@@ -136,9 +137,10 @@ mod tests {
             name: "l2_vms_vm-a".into(),
             mac: "0a:58:0a:64:00:05".parse().ok(),
             ips: vec!["10.100.0.5".parse().expect("ip")],
+            addresses: vec!["0a:58:0a:64:00:05 10.100.0.5".into()],
             external_ids: BTreeMap::from([
                 ("k8s.ovn.org/network".to_owned(), "l2".to_owned()),
-                (claim::CLAIM_KEY.to_owned(), "vms/vm-a".to_owned()),
+                (ids::CLAIM.to_owned(), "vms/vm-a".to_owned()),
                 (
                     "k8s.ovn.org/attached.node2".to_owned(),
                     "0123456789abcdef/eth0".to_owned(),

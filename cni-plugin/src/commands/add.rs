@@ -21,11 +21,12 @@ use crate::cni::result::{Attachment, mac_text};
 use crate::error::PluginError;
 use crate::ipam::Pool;
 use crate::ipam::delegate::{self, Delegated};
-use crate::ovn::nb::{self, LogicalPort, PortRequest};
 use crate::ovn::ovs::{self, NodeInfo};
-use crate::ovn::{claim, dhcp, ids};
+use crate::ovn::port::claim;
+use crate::ovn::port::{self, LogicalPort, PortRequest};
+use crate::ovn::{dhcp, ids, segment};
 use crate::request::Request;
-use crate::topology::{self, Segment};
+use crate::topology::Segment;
 
 /// Runs ADD and returns the CNI result.
 pub async fn add(
@@ -53,7 +54,7 @@ pub async fn add(
     let node = ovs::read_node(&ovs, &req.node.bridge, req.node.chassis.as_deref()).await?;
     // Also refuses a localnet network this chassis has no bridge for. A
     // layer3 node switch it creates stays, like every shared topology row.
-    let segment = topology::prepare(&nb, network, &node).await?;
+    let segment = segment::prepare(&nb, network, &node).await?;
     // The checks that need nothing undone are behind us: from here on,
     // whatever fails undoes everything.
     let delegated = match ipam_plugin {
@@ -207,7 +208,7 @@ impl Wiring<'_> {
         {
             request.dhcp = dhcp::ensure(self.nb, network, &self.segment.subnets).await?;
         }
-        let port = nb::create_port(self.nb, &request).await?;
+        let port = port::create_port(self.nb, &request).await?;
         tracing::info!(step = "allocate", lsp = %self.lsp, mac = %mac_text(&port.mac),
             addresses = ?port.addresses, "logical port ready");
         Ok(port)

@@ -11,9 +11,9 @@ use crate::cni::env::Command;
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
 use crate::ipam::delegate;
-use crate::ovn::{ovs, port_record};
+use crate::ovn::port::record;
+use crate::ovn::{ovs, segment};
 use crate::request::Request;
-use crate::topology;
 
 /// Runs CHECK.
 pub async fn check(req: &Request, network: &Network) -> Result<(), PluginError> {
@@ -34,7 +34,7 @@ pub async fn check(req: &Request, network: &Network) -> Result<(), PluginError> 
     let ifname = &req.env.ifname;
 
     let lsp_name = req.lsp_name();
-    let Some(port) = port_record::find_port(&nb_client, &lsp_name).await? else {
+    let Some(port) = record::find_port(&nb_client, &lsp_name).await? else {
         return fail(format!("logical switch port {lsp_name} does not exist"));
     };
     if !port.attached_to(&req.env.container_id) {
@@ -84,7 +84,7 @@ pub async fn check(req: &Request, network: &Network) -> Result<(), PluginError> 
         }
     }
     let node = ovs::read_node(&ovs_client, &req.node.bridge, req.node.chassis.as_deref()).await?;
-    let segment = topology::existing(&nb_client, network, &node.chassis).await?;
+    let segment = segment::existing(&nb_client, network, &node.chassis).await?;
     let gateways = segment.gateways(&link.addresses);
     for (destination, gateway) in segment.routes(&gateways) {
         if !link

@@ -8,7 +8,8 @@ use netns::{Handle, Netns};
 
 use super::teardown::{Attachment, teardown};
 use crate::error::PluginError;
-use crate::ovn::{nb, ovs, port_record};
+use crate::ovn::ovs;
+use crate::ovn::port::{self, record};
 use crate::request::Request;
 
 /// Runs GC.
@@ -55,14 +56,14 @@ pub async fn gc(req: &Request) -> Result<(), PluginError> {
     }
     // Logical ports whose OVS side is already gone (node crash, lost DEL).
     // A claimed port only loses the attachment: the VM's address stays.
-    for port in port_record::network_ports(&nb_client, &req.id).await? {
+    for port in record::network_ports(&nb_client, &req.id).await? {
         for attachment in port.attachments() {
             let key = (attachment.sandbox.clone(), attachment.ifname.clone());
             if attachment.chassis != node.chassis || valid.contains(&key) {
                 continue;
             }
             tracing::info!(step = "gc", lsp = %port.name, sandbox = %attachment.sandbox, "removing stale attachment of a logical port");
-            if let Err(e) = nb::delete_port(&nb_client, &port.name, &attachment.sandbox).await {
+            if let Err(e) = port::delete_port(&nb_client, &port.name, &attachment.sandbox).await {
                 errors.push(e);
             }
         }

@@ -6,7 +6,7 @@ use netns::Handle;
 use ovsdb::Client;
 
 use crate::error::PluginError;
-use crate::ovn::{nb, ovs};
+use crate::ovn::{ovs, port};
 
 /// What identifies an attachment's pieces.
 pub struct Attachment<'a> {
@@ -31,7 +31,7 @@ pub async fn teardown(
     att: &Attachment<'_>,
 ) -> Vec<PluginError> {
     let lsp = match nb {
-        Some(nb) => Some(nb::delete_port(nb, att.lsp, att.sandbox).await),
+        Some(nb) => Some(port::delete_port(nb, att.lsp, att.sandbox).await),
         None => None,
     };
     let port = match ovs {

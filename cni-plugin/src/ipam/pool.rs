@@ -32,37 +32,58 @@ pub fn gateway(cidr: IpNet) -> IpAddr {
 }
 
 impl Pool<'_> {
-    /// Addresses for a new attachment: the requested static ones (each
-    /// checked), or the first free address of every subnet.
-    pub fn allocate(
+    /// The requested static addresses, each checked and not in `used`.
+    pub fn claim_statics(
         &self,
         used: &HashSet<IpAddr>,
         requested: &[StaticIp],
     ) -> Result<Vec<IpNet>, PluginError> {
-        if !requested.is_empty() {
-            return requested
-                .iter()
-                .map(|ip| self.claim_static(used, ip))
-                .collect();
-        }
-        self.subnets
+        requested
             .iter()
-            .map(|subnet| {
-                self.first_free(subnet.cidr, used).ok_or_else(|| {
-                    PluginError::AddressUnavailable(format!(
-                        "subnets: no free address left in {}",
-                        subnet.cidr
-                    ))
-                })
+            .map(|ip| {
+                if used.contains(&ip.addr) {
+                    return Err(unavailable(ip, "already in use"));
+                }
+                self.check_static(ip)
             })
             .collect()
     }
 
-    fn claim_static(&self, used: &HashSet<IpAddr>, ip: &StaticIp) -> Result<IpNet, PluginError> {
-        if used.contains(&ip.addr) {
-            return Err(unavailable(ip, "already in use"));
+    /// Up to `limit` free addresses of subnet `cidr` inside `range` (an
+    /// address block of it), lowest first, with the subnet's prefix: never
+    /// a reserved, excluded or used one. Scans upward, jumping over
+    /// excluded ranges, so the work is bounded by the used addresses and
+    /// excludes, not the range's size; every step is checked, so the scan
+    /// ends at the range's last address even at the end of the address space.
+    pub fn free_in(
+        &self,
+        cidr: IpNet,
+        range: IpNet,
+        used: &HashSet<IpAddr>,
+        limit: usize,
+    ) -> Vec<IpNet> {
+        let mut free = Vec::new();
+        let first = to_u128(range.network()).max(to_u128(cidr.network()));
+        let last = to_u128(range.broadcast()).min(to_u128(cidr.broadcast()));
+        let mut n = first;
+        while n <= last && free.len() < limit {
+            let addr = from_u128(cidr.addr(), n);
+            if let Some(excluded) = self.excludes.iter().find(|e| e.contains(&addr)) {
+                match to_u128(excluded.broadcast()).checked_add(1) {
+                    Some(next) => n = next,
+                    None => break,
+                }
+                continue;
+            }
+            if !self.is_reserved(cidr, addr) && !used.contains(&addr) {
+                free.push(with_prefix(addr, cidr));
+            }
+            match n.checked_add(1) {
+                Some(next) => n = next,
+                None => break,
+            }
         }
-        self.check_static(ip)
+        free
     }
 
     /// `ip` with the prefix it gets here, unless it can never be had: no
@@ -106,27 +127,31 @@ impl Pool<'_> {
             || (cidr.addr().is_ipv4() && addr == cidr.broadcast())
             || (self.reserve_gateway && addr == gateway(cidr))
     }
+}
 
-    /// Scans upward, jumping over excluded ranges, so the work is bounded by
-    /// the number of used addresses and excludes, not the subnet's size.
-    /// Every step is checked: the scan ends at the last address of the
-    /// subnet, even at the very end of the address space.
-    fn first_free(&self, cidr: IpNet, used: &HashSet<IpAddr>) -> Option<IpNet> {
-        let last = to_u128(cidr.broadcast());
-        let mut n = to_u128(cidr.network()).checked_add(1)?;
-        while n <= last {
-            let addr = from_u128(cidr.addr(), n);
-            if let Some(excluded) = self.excludes.iter().find(|e| e.contains(&addr)) {
-                n = to_u128(excluded.broadcast()).checked_add(1)?;
-                continue;
-            }
-            if !self.is_reserved(cidr, addr) && !used.contains(&addr) {
-                return Some(with_prefix(addr, cidr));
-            }
-            n = n.checked_add(1)?;
-        }
-        None
+/// No address left in `cidr`: code 102, naming the subnet.
+pub fn exhausted(cidr: IpNet) -> PluginError {
+    PluginError::AddressUnavailable(format!("subnets: no free address left in {cidr}"))
+}
+
+/// The whole-pool allocation the address blocks must agree with: the
+/// static addresses, or the lowest free address of every subnet.
+#[cfg(test)]
+pub fn allocate(
+    pool: &Pool<'_>,
+    used: &HashSet<IpAddr>,
+    requested: &[StaticIp],
+) -> Result<Vec<IpNet>, PluginError> {
+    if !requested.is_empty() {
+        return pool.claim_statics(used, requested);
     }
+    pool.subnets
+        .iter()
+        .map(|s| {
+            let free = pool.free_in(s.cidr, s.cidr, used, 1);
+            free.into_iter().next().ok_or_else(|| exhausted(s.cidr))
+        })
+        .collect()
 }
 
 fn unavailable(ip: &StaticIp, why: &str) -> PluginError {
@@ -178,7 +203,7 @@ mod tests {
             excludes: &[],
             reserve_gateway: true,
         };
-        let got = primary.allocate(&HashSet::new(), &[]).expect("alloc");
+        let got = allocate(&primary, &HashSet::new(), &[]).expect("alloc");
         assert_eq!(got[0].to_string(), "192.168.0.2/16");
         assert_eq!(got[1].to_string(), "fd00:10::2/64");
         let secondary = Pool {
@@ -186,7 +211,7 @@ mod tests {
             ..primary
         };
         assert_eq!(
-            secondary.allocate(&HashSet::new(), &[]).expect("alloc")[0].to_string(),
+            allocate(&secondary, &HashSet::new(), &[]).expect("alloc")[0].to_string(),
             "192.168.0.1/16"
         );
         assert_eq!(gateway(s[0].cidr).to_string(), "192.168.0.1");
@@ -201,11 +226,10 @@ mod tests {
             excludes: &excludes,
             reserve_gateway: true,
         };
-        let got = pool.allocate(&ips(&["10.0.0.4"]), &[]).expect("alloc");
+        let got = allocate(&pool, &ips(&["10.0.0.4"]), &[]).expect("alloc");
         assert_eq!(got[0].to_string(), "10.0.0.5/29");
-        let err = pool
-            .allocate(&ips(&["10.0.0.4", "10.0.0.5", "10.0.0.6"]), &[])
-            .expect_err("full");
+        let err =
+            allocate(&pool, &ips(&["10.0.0.4", "10.0.0.5", "10.0.0.6"]), &[]).expect_err("full");
         assert_eq!(err.code(), 102);
         assert!(err.to_string().contains("10.0.0.0/29"));
     }
@@ -219,9 +243,7 @@ mod tests {
             excludes: &excludes,
             reserve_gateway: true,
         };
-        let ok = pool
-            .allocate(&HashSet::new(), &[ip("10.0.0.9")])
-            .expect("static");
+        let ok = allocate(&pool, &HashSet::new(), &[ip("10.0.0.9")]).expect("static");
         assert_eq!(ok[0].to_string(), "10.0.0.9/24");
         for (text, why) in [
             ("10.0.0.7", "in use"),
@@ -230,8 +252,7 @@ mod tests {
             ("10.0.0.255", "reserved"),
             ("10.0.0.200", "excludeSubnets"),
         ] {
-            let err = pool
-                .allocate(&ips(&["10.0.0.7"]), &[ip(text)])
+            let err = allocate(&pool, &ips(&["10.0.0.7"]), &[ip(text)])
                 .expect_err(text)
                 .to_string();
             assert!(err.contains(why) && err.contains(text), "{err}");
@@ -260,7 +281,7 @@ mod tests {
                 reserve_gateway: false,
             };
             let mut used = HashSet::new();
-            while let Ok(got) = pool.allocate(&used, &[]) {
+            while let Ok(got) = allocate(&pool, &used, &[]) {
                 assert!(
                     s[0].cidr.contains(&got[0].addr()),
                     "{got:?} outside {subnet}"
@@ -272,7 +293,7 @@ mod tests {
                 used.contains(&last.parse::<IpAddr>().expect("ip")),
                 "{subnet}"
             );
-            let err = pool.allocate(&used, &[]).expect_err("exhausted");
+            let err = allocate(&pool, &used, &[]).expect_err("exhausted");
             assert_eq!(err.code(), 102);
         }
     }
@@ -284,17 +305,11 @@ mod tests {
             excludes: &[],
             reserve_gateway: false,
         };
-        let ok = pool
-            .allocate(&HashSet::new(), &[ip("10.0.0.9/24")])
-            .expect("static");
+        let ok = allocate(&pool, &HashSet::new(), &[ip("10.0.0.9/24")]).expect("static");
         assert_eq!(ok[0].to_string(), "10.0.0.9/24");
-        let err = pool
-            .allocate(&ips(&["10.0.0.9"]), &[ip("10.0.0.9/24")])
-            .expect_err("taken");
+        let err = allocate(&pool, &ips(&["10.0.0.9"]), &[ip("10.0.0.9/24")]).expect_err("taken");
         assert!(err.to_string().contains("in use"), "{err}");
-        let err = pool
-            .allocate(&HashSet::new(), &[ip("10.0.0.9")])
-            .expect_err("no prefix");
+        let err = allocate(&pool, &HashSet::new(), &[ip("10.0.0.9")]).expect_err("no prefix");
         assert!(err.to_string().contains("prefix"), "{err}");
     }
 
@@ -307,7 +322,7 @@ mod tests {
             excludes: &excludes,
             reserve_gateway: false,
         };
-        let got = pool.allocate(&HashSet::new(), &[]).expect("alloc");
+        let got = allocate(&pool, &HashSet::new(), &[]).expect("alloc");
         assert_eq!(got[0].to_string(), "fd00:0:0:1::/48");
     }
 }

@@ -8,9 +8,8 @@ use std::net::IpAddr;
 use conf::{Network, Subnet};
 use ovsdb::{Client, Condition, Operation, Row, Value};
 
-use super::NB_DB;
-use super::nb::{NETWORK_KEY, too_many_conflicts};
-use super::retry::{MAX_ATTEMPTS, backoff};
+use super::txn::{self, Step};
+use super::vocabulary::{NB_DB, column, ids, table};
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
 use crate::ipam::pool::gateway;
@@ -29,9 +28,9 @@ pub async fn ensure(
     for subnet in subnets {
         let cidr = subnet.cidr.to_string();
         let column = if subnet.cidr.addr().is_ipv4() {
-            "dhcpv4_options"
+            column::DHCPV4_OPTIONS
         } else {
-            "dhcpv6_options"
+            column::DHCPV6_OPTIONS
         };
         let options = options(network, subnet);
         refs.push((column, ensure_row(nb, network, &cidr, options).await?));
@@ -80,63 +79,80 @@ async fn ensure_row(
     cidr: &str,
     options: Vec<(String, String)>,
 ) -> Result<String, PluginError> {
-    let context = || format!("DHCP options of {cidr}");
     let wanted: BTreeMap<String, String> = options.into_iter().collect();
     let which = vec![
-        Condition::eq("cidr", Value::string(cidr)),
+        Condition::eq(column::CIDR, Value::string(cidr)),
         Condition::includes(
-            "external_ids",
-            Value::string_map([(NETWORK_KEY, network.id.name.as_str())]),
+            column::EXTERNAL_IDS,
+            Value::string_map([(ids::NETWORK, network.id.name.as_str())]),
         ),
     ];
-    for attempt in 0..MAX_ATTEMPTS {
+    let what = format!("DHCP options of {cidr}");
+    let committed = txn::optimistic(nb, &what, |_| async {
         let rows = nb
             .select(
                 NB_DB,
-                "DHCP_Options",
+                table::DHCP_OPTIONS,
                 which.clone(),
-                Some(vec!["_uuid".into(), "options".into()]),
+                Some(vec![column::UUID.into(), column::OPTIONS.into()]),
             )
             .await
-            .map_err(|e| PluginError::ovsdb(context(), e))?;
-        let ops = match rows.first() {
-            Some(row) if row.map("options") == wanted => {
-                return Ok(row.uuid().unwrap_or_default().to_owned());
-            }
-            Some(row) => vec![Operation::update(
-                "DHCP_Options",
-                vec![Condition::uuid(row.uuid().unwrap_or_default())],
-                Row::new().with("options", Value::string_map(wanted.clone())),
-            )],
-            None => vec![
-                Operation::wait_equal("DHCP_Options", which.clone(), vec!["cidr".into()], vec![]),
+            .map_err(|e| PluginError::ovsdb(what.clone(), e))?;
+        Ok(plan_row(network, cidr, &which, &wanted, rows.first()))
+    })
+    .await?;
+    // A row written anew has its uuid in the insert's result, the last one.
+    committed
+        .outcome
+        .or_else(|| committed.results.last().and_then(|r| r.uuid.clone()))
+        .ok_or_else(|| PluginError::Busy(format!("{what}: the NB database gave no row uuid")))
+}
+
+/// The row's uuid as read (`Done` when its options are as wanted), or the
+/// update or guarded insert that makes them so.
+fn plan_row(
+    network: &Network,
+    cidr: &str,
+    which: &[Condition],
+    wanted: &BTreeMap<String, String>,
+    row: Option<&Row>,
+) -> Step<Option<String>> {
+    match row {
+        Some(row) if row.map(column::OPTIONS) == *wanted => {
+            Step::Done(row.uuid().map(str::to_owned))
+        }
+        Some(row) => {
+            let uuid = row.uuid().unwrap_or_default().to_owned();
+            let update = Operation::update(
+                table::DHCP_OPTIONS,
+                vec![Condition::uuid(&uuid)],
+                Row::new().with(column::OPTIONS, Value::string_map(wanted.clone())),
+            );
+            Step::Write(vec![update], Some(uuid))
+        }
+        None => Step::Write(
+            vec![
+                Operation::wait_equal(
+                    table::DHCP_OPTIONS,
+                    which.to_vec(),
+                    vec![column::CIDR.into()],
+                    vec![],
+                ),
                 Operation::insert_named(
-                    "DHCP_Options",
+                    table::DHCP_OPTIONS,
                     Row::new()
-                        .with("cidr", Value::string(cidr))
-                        .with("options", Value::string_map(wanted.clone()))
+                        .with(column::CIDR, Value::string(cidr))
+                        .with(column::OPTIONS, Value::string_map(wanted.clone()))
                         .with(
-                            "external_ids",
-                            Value::string_map([(NETWORK_KEY, network.id.name.as_str())]),
+                            column::EXTERNAL_IDS,
+                            Value::string_map([(ids::NETWORK, network.id.name.as_str())]),
                         ),
                     "dhcp",
                 ),
             ],
-        };
-        match nb.transact(NB_DB, &ops).await {
-            Ok(results) => {
-                if let Some(row) = rows.first() {
-                    return Ok(row.uuid().unwrap_or_default().to_owned());
-                }
-                if let Some(uuid) = results.last().and_then(|r| r.uuid.clone()) {
-                    return Ok(uuid);
-                }
-            }
-            Err(e) if e.is_conflict() => backoff(attempt).await,
-            Err(e) => return Err(PluginError::ovsdb(context(), e)),
-        }
+            None,
+        ),
     }
-    Err(too_many_conflicts(context()))
 }
 
 #[cfg(test)]

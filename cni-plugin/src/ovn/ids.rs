@@ -5,9 +5,9 @@
 use conf::{MacAddr, Topology};
 use ipnet::IpNet;
 
-use super::claim::{self, CLAIM_KEY};
-use super::port_record::Attachment;
-use super::{NAD_KEY, nb::NETWORK_KEY};
+use super::port::claim;
+use super::port::record::Attachment;
+use super::vocabulary::{ids, iface, option};
 use crate::cni::result::mac_text;
 use crate::request::Request;
 
@@ -23,49 +23,46 @@ fn pairs<const N: usize>(fixed: [(&str, &str); N], optional: &[(&str, Option<&st
         .collect()
 }
 
-/// external_ids key: when an attachment last joined the port (unix
-/// seconds). The node collector leaves younger ports alone: their ADD may
-/// still be on its way to plugging the OVS port.
-pub const ATTACHED_AT_KEY: &str = "k8s.ovn.org/attached-at";
-
-/// The current time as [`ATTACHED_AT_KEY`] records it.
+/// The current time as `k8s.ovn.org/attached-at` records it: the node
+/// collector leaves younger ports alone, as their ADD may still be on its
+/// way to plugging the OVS port.
 pub fn attached_at_now() -> (String, String) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    (ATTACHED_AT_KEY.to_owned(), now.to_string())
+    (ids::ATTACHED_AT.to_owned(), now.to_string())
 }
 
 /// The logical switch port's external_ids. A claimed port outlives its
 /// pods: instead of one owner it records the attachment on `chassis`.
 pub fn lsp_external_ids(req: &Request, topology: Topology, chassis: &str) -> Pairs {
-    let mut ids = pairs(
+    let mut external_ids = pairs(
         [
-            ("pod", "true"),
-            (NETWORK_KEY, &req.id.name),
-            ("k8s.ovn.org/topology", topology.as_str()),
+            (ids::POD, "true"),
+            (ids::NETWORK, &req.id.name),
+            (ids::TOPOLOGY, topology.as_str()),
         ],
         &[
-            ("namespace", req.args.namespace.as_deref()),
-            (NAD_KEY, req.id.nad.as_deref()),
+            (ids::NAMESPACE, req.args.namespace.as_deref()),
+            (ids::NAD, req.id.nad.as_deref()),
         ],
     );
-    ids.push(attached_at_now());
+    external_ids.push(attached_at_now());
     match req.claim() {
         Some(claim) => {
-            ids.push((CLAIM_KEY.into(), claim));
-            ids.push(claim::attachment_id(&Attachment {
+            external_ids.push((ids::CLAIM.into(), claim));
+            external_ids.push(claim::attachment_id(&Attachment {
                 chassis: chassis.to_owned(),
                 sandbox: req.env.container_id.clone(),
                 ifname: req.env.ifname.clone(),
             }));
         }
         None => {
-            ids.push(("sandbox".into(), req.env.container_id.clone()));
-            ids.push(("pod-if-name".into(), req.env.ifname.clone()));
+            external_ids.push((ids::SANDBOX.into(), req.env.container_id.clone()));
+            external_ids.push((ids::POD_IF_NAME.into(), req.env.ifname.clone()));
         }
     }
-    ids
+    external_ids
 }
 
 /// The logical switch port's options: bound on this chassis only, and to
@@ -73,8 +70,8 @@ pub fn lsp_external_ids(req: &Request, topology: Topology, chassis: &str) -> Pai
 /// several pods share during a migration).
 pub fn lsp_options(req: &Request, chassis: &str) -> Pairs {
     pairs(
-        [("requested-chassis", chassis)],
-        &[("iface-id-ver", pod_uid(req))],
+        [(option::REQUESTED_CHASSIS, chassis)],
+        &[(option::IFACE_ID_VER, pod_uid(req))],
     )
 }
 
@@ -98,16 +95,16 @@ pub fn interface_external_ids(
     let ips = ips.join(",");
     pairs(
         [
-            ("iface-id", lsp),
-            ("attached_mac", &mac),
-            ("ip_addresses", &ips),
-            ("sandbox", &req.env.container_id),
-            ("pod-if-name", &req.env.ifname),
-            (NETWORK_KEY, &req.id.name),
+            (iface::IFACE_ID, lsp),
+            (iface::ATTACHED_MAC, &mac),
+            (iface::IP_ADDRESSES, &ips),
+            (ids::SANDBOX, &req.env.container_id),
+            (ids::POD_IF_NAME, &req.env.ifname),
+            (ids::NETWORK, &req.id.name),
         ],
         &[
-            ("iface-id-ver", pod_uid(req)),
-            (NAD_KEY, req.id.nad.as_deref()),
+            (option::IFACE_ID_VER, pod_uid(req)),
+            (ids::NAD, req.id.nad.as_deref()),
         ],
     )
 }
@@ -210,7 +207,10 @@ mod tests {
         );
         assert_eq!(req.lsp_name(), "l2_vms_vm-a.net");
         let lsp = map(lsp_external_ids(&req, Topology::Layer2, "node1"));
-        assert_eq!(lsp.get(CLAIM_KEY).map(String::as_str), Some("vms/vm-a.net"));
+        assert_eq!(
+            lsp.get("k8s.ovn.org/ipam-claim").map(String::as_str),
+            Some("vms/vm-a.net")
+        );
         assert_eq!(
             lsp.get("k8s.ovn.org/attached.node1").map(String::as_str),
             Some("c0ffee/ovn-udn1")

@@ -1,24 +1,24 @@
-//! Programming OVN: the logical port in the NB database (`nb`) and the OVS
-//! port that ovn-controller binds to it (`ovs`).
+//! Programming OVN: the contract's words (`vocabulary`), the transaction
+//! engine every guarded NB write goes through (`txn`), the attachment's
+//! logical port (`port`) with its addresses held in address blocks
+//! (`address_blocks`), the shared topology a pod needs first (`segment`: a
+//! layer3 node switch, `node_switch`; DHCP rows, `dhcp`), the identifiers
+//! every attachment carries (`ids`), and the OVS port that ovn-controller
+//! binds to the logical port (`ovs`). Planners are pure; only the
+//! functions that take a [`ovsdb::Client`] touch a database.
 
-pub mod claim;
+pub mod address_blocks;
 pub mod dhcp;
 pub mod ids;
-pub mod nb;
 pub mod node_switch;
 pub mod ovs;
-pub mod port_record;
-mod retry;
+pub mod port;
+pub mod segment;
+pub mod txn;
+pub mod vocabulary;
 
+use self::vocabulary::{column, ids as keys};
 use crate::error::PluginError;
-
-/// The NB database name.
-pub const NB_DB: &str = "OVN_Northbound";
-/// The local OVS database name.
-pub const OVS_DB: &str = "Open_vSwitch";
-
-/// external_ids key naming the NAD of an LSP or OVS interface.
-pub const NAD_KEY: &str = "k8s.ovn.org/nad";
 
 /// Refuses a row (switch, router) that another network owns: two network
 /// names can map to one OVN name (`prefix` turns `-` and `/` into `.`, as
@@ -29,8 +29,8 @@ pub fn check_owner(
     row: &ovsdb::Row,
     network: &str,
 ) -> Result<(), PluginError> {
-    let ids = row.map("external_ids");
-    match ids.get(nb::NETWORK_KEY) {
+    let ids = row.map(column::EXTERNAL_IDS);
+    match ids.get(keys::NETWORK) {
         Some(owner) if owner == network => Ok(()),
         owner => Err(conf::ConfError::invalid(
             "name",
@@ -50,9 +50,9 @@ pub fn check_owner(
 /// network name (a cluster UDN has one per namespace), and each one's GC
 /// lists only its own attachments, so it must never see the others'.
 pub fn attachment_ids(network: &conf::NetworkId) -> ovsdb::Value {
-    let mut ids = vec![(nb::NETWORK_KEY, network.name.as_str())];
+    let mut ids = vec![(keys::NETWORK, network.name.as_str())];
     if let Some(nad) = &network.nad {
-        ids.push((NAD_KEY, nad.as_str()));
+        ids.push((keys::NAD, nad.as_str()));
     }
     ovsdb::Value::string_map(ids)
 }

@@ -9,13 +9,25 @@ use conf::Network;
 use ipnet::IpNet;
 use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
 
-use super::nb::{NETWORK_KEY, fixed_port_row, too_many_conflicts};
-use super::retry::{MAX_ATTEMPTS, backoff};
-use super::{NB_DB, check_owner};
+use super::check_owner;
+use super::port::ops::fixed_port_row;
+use super::txn::{self, Step};
+use super::vocabulary::{NB_DB, column, ids, option, table};
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
 use crate::ipam::pool::gateway;
 use crate::topology::{self, FixedPort, allocate_node_subnets, recorded_node_subnets};
+
+/// What the node-subnet transaction reads.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The network's layer3 switches: name and node subnets.
+    pub switches: Vec<(String, Vec<IpNet>)>,
+    /// The cluster router, if it exists (`_uuid`, `external_ids`).
+    pub router: Option<Row>,
+    /// A switch of this chassis' name that is not the network's.
+    pub foreign_switch: Option<Row>,
+}
 
 /// The node subnets of `chassis`, allocating them (and creating the switch,
 /// the router and their ports) if this is the network's first pod there.
@@ -27,81 +39,96 @@ pub async fn ensure(
     chassis: &str,
 ) -> Result<Vec<IpNet>, PluginError> {
     let switch_name = conf::switch_name(network, chassis);
-    let router_name = conf::router_name(network);
-    let context = || format!("creating layer3 switch {switch_name}");
-    for attempt in 0..MAX_ATTEMPTS {
-        let read = nb
-            .transact(
-                NB_DB,
-                &[
-                    Operation::select(
-                        "Logical_Switch",
-                        vec![layer3_switches(network)],
-                        Some(vec!["name".into(), "other_config".into()]),
-                    ),
-                    Operation::select(
-                        "Logical_Router",
-                        vec![Condition::eq("name", Value::string(&router_name))],
-                        Some(vec!["_uuid".into(), "external_ids".into()]),
-                    ),
-                    Operation::select(
-                        "Logical_Switch",
-                        vec![Condition::eq("name", Value::string(&switch_name))],
-                        Some(vec!["external_ids".into()]),
-                    ),
-                ],
-            )
-            .await
-            .map_err(|e| PluginError::ovsdb(context(), e))?;
-        let switches: Vec<(String, Vec<IpNet>)> = read
-            .first()
-            .map(|r| {
-                r.rows
-                    .iter()
-                    .map(|row| {
-                        let name = row.str("name").unwrap_or_default().to_owned();
-                        (
-                            name,
-                            recorded_node_subnets(network, &row.map("other_config")),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some((_, subnets)) = switches.iter().find(|(name, _)| *name == switch_name) {
-            return Ok(subnets.clone());
-        }
-        // Not ours, yet named like ours: another network's.
-        if let Some(other) = read.get(2).and_then(|r| r.rows.first()) {
-            check_owner("logical switch", &switch_name, other, &network.id.name)?;
-        }
-        let router = read.get(1).and_then(|r| r.rows.first());
-        if let Some(router) = router {
-            check_owner("logical router", &router_name, router, &network.id.name)?;
-        }
-        let taken: Vec<IpNet> = switches.iter().flat_map(|(_, s)| s.clone()).collect();
-        let subnets = allocate_node_subnets(network, &taken)?;
-        let router_uuid = router.and_then(|row| row.uuid().map(str::to_owned));
-        let names: Vec<&str> = switches.iter().map(|(name, _)| name.as_str()).collect();
-        let ops = create_ops(network, chassis, &subnets, &names, router_uuid.as_deref());
-        match nb.transact(NB_DB, &ops).await {
-            Ok(_) => {
-                tracing::info!(step = "node-subnet", switch = %switch_name, subnets = ?subnets,
-                    "layer3 node switch created");
-                return Ok(subnets);
-            }
-            Err(e) if e.is_conflict() => {
-                tracing::debug!(
-                    step = "node-subnet",
-                    attempt,
-                    "NB changed under us, retrying: {e}"
-                );
-                backoff(attempt).await;
-            }
-            Err(e) => return Err(PluginError::ovsdb(context(), e)),
-        }
+    let what = format!("creating layer3 switch {switch_name}");
+    let committed = txn::optimistic(nb, &what, |_| async {
+        let snapshot = read(nb, network, chassis).await?;
+        plan(network, chassis, &snapshot)
+    })
+    .await?;
+    if !committed.results.is_empty() {
+        tracing::info!(step = "node-subnet", switch = %switch_name, subnets = ?committed.outcome,
+            "layer3 node switch created");
     }
-    Err(too_many_conflicts(context()))
+    Ok(committed.outcome)
+}
+
+/// The network's layer3 switches, its router, and the switch of this
+/// chassis' name whoever owns it.
+async fn read(nb: &Client, network: &Network, chassis: &str) -> Result<Snapshot, PluginError> {
+    let by_name = |name: String| vec![Condition::eq(column::NAME, Value::string(name))];
+    let read = nb
+        .transact(
+            NB_DB,
+            &[
+                Operation::select(
+                    table::LOGICAL_SWITCH,
+                    vec![layer3_switches(network)],
+                    Some(vec![column::NAME.into(), column::OTHER_CONFIG.into()]),
+                ),
+                Operation::select(
+                    table::LOGICAL_ROUTER,
+                    by_name(conf::router_name(network)),
+                    Some(vec![column::UUID.into(), column::EXTERNAL_IDS.into()]),
+                ),
+                Operation::select(
+                    table::LOGICAL_SWITCH,
+                    by_name(conf::switch_name(network, chassis)),
+                    Some(vec![column::EXTERNAL_IDS.into()]),
+                ),
+            ],
+        )
+        .await
+        .map_err(|e| PluginError::ovsdb("reading the network's layer3 switches", e))?;
+    let switches = read.first().map_or(Vec::new(), |r| {
+        r.rows
+            .iter()
+            .map(|row| {
+                let name = row.str(column::NAME).unwrap_or_default().to_owned();
+                let subnets = recorded_node_subnets(network, &row.map(column::OTHER_CONFIG));
+                (name, subnets)
+            })
+            .collect()
+    });
+    let first = |i: usize| read.get(i).and_then(|r| r.rows.first()).cloned();
+    Ok(Snapshot {
+        switches,
+        router: first(1),
+        foreign_switch: first(2),
+    })
+}
+
+/// The chassis' node subnets as recorded, or the write that allocates them.
+pub fn plan(
+    network: &Network,
+    chassis: &str,
+    snap: &Snapshot,
+) -> Result<Step<Vec<IpNet>>, PluginError> {
+    let switch_name = conf::switch_name(network, chassis);
+    if let Some((_, subnets)) = snap.switches.iter().find(|(name, _)| *name == switch_name) {
+        return Ok(Step::Done(subnets.clone()));
+    }
+    // Not ours, yet named like ours: another network's.
+    if let Some(other) = &snap.foreign_switch {
+        check_owner("logical switch", &switch_name, other, &network.id.name)?;
+    }
+    if let Some(router) = &snap.router {
+        check_owner(
+            "logical router",
+            &conf::router_name(network),
+            router,
+            &network.id.name,
+        )?;
+    }
+    let taken: Vec<IpNet> = snap.switches.iter().flat_map(|(_, s)| s.clone()).collect();
+    let subnets = allocate_node_subnets(network, &taken)?;
+    let names: Vec<&str> = snap
+        .switches
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let router_uuid = snap.router.as_ref().and_then(|r| r.uuid());
+    let ops = create_ops(network, chassis, &subnets, &names, router_uuid);
+    Ok(Step::Write(ops, subnets))
 }
 
 /// The node subnets recorded for `chassis`, if its switch exists.
@@ -114,25 +141,25 @@ pub async fn node_subnets(
     let rows = nb
         .select(
             NB_DB,
-            "Logical_Switch",
-            vec![Condition::eq("name", Value::string(&name))],
-            Some(vec!["other_config".into()]),
+            table::LOGICAL_SWITCH,
+            vec![Condition::eq(column::NAME, Value::string(&name))],
+            Some(vec![column::OTHER_CONFIG.into()]),
         )
         .await
         .map_err(|e| PluginError::ovsdb(format!("reading layer3 switch {name}"), e))?;
     Ok(rows
         .first()
-        .map(|row| recorded_node_subnets(network, &row.map("other_config")))
+        .map(|row| recorded_node_subnets(network, &row.map(column::OTHER_CONFIG)))
         .filter(|subnets| !subnets.is_empty()))
 }
 
 /// Every layer3 switch of the network: the set the allocation depends on.
 fn layer3_switches(network: &Network) -> Condition {
     Condition::includes(
-        "external_ids",
+        column::EXTERNAL_IDS,
         Value::string_map([
-            (NETWORK_KEY, network.id.name.as_str()),
-            ("k8s.ovn.org/topology", "layer3"),
+            (ids::NETWORK, network.id.name.as_str()),
+            (ids::TOPOLOGY, "layer3"),
         ]),
     )
 }
@@ -159,73 +186,130 @@ fn create_ops(
         .map(|mac| mac_text(&mac))
         .unwrap_or_default();
     let ids = topology::network_ids(network);
+    let router_name = conf::router_name(network);
 
     let mut ops = vec![
         Operation::comment(format!("ovn-udn-cni: layer3 switch {}", switch.name)),
         Operation::wait_equal(
-            "Logical_Switch",
+            table::LOGICAL_SWITCH,
             vec![layer3_switches(network)],
-            vec!["name".into()],
+            vec![column::NAME.into()],
             switches_read
                 .iter()
-                .map(|name| Row::new().with("name", Value::string(*name)))
+                .map(|name| Row::new().with(column::NAME, Value::string(*name)))
                 .collect(),
         ),
     ];
     if router_uuid.is_none() {
         ops.push(Operation::wait_equal(
-            "Logical_Router",
-            vec![Condition::eq(
-                "name",
-                Value::string(conf::router_name(network)),
-            )],
-            vec!["name".into()],
+            table::LOGICAL_ROUTER,
+            vec![Condition::eq(column::NAME, Value::string(&router_name))],
+            vec![column::NAME.into()],
             vec![],
         ));
     }
     ops.push(Operation::insert_named(
-        "Logical_Router_Port",
+        table::LOGICAL_ROUTER_PORT,
         Row::new()
-            .with("name", Value::string(&rtos))
-            .with("mac", Value::string(router_mac))
-            .with("networks", Value::string_set(networks))
-            .with("external_ids", Value::string_map(ids.clone())),
+            .with(column::NAME, Value::string(&rtos))
+            .with(column::MAC, Value::string(router_mac))
+            .with(column::NETWORKS, Value::string_set(networks))
+            .with(column::EXTERNAL_IDS, Value::string_map(ids.clone())),
         "rtos",
     ));
     ops.push(match router_uuid {
         Some(uuid) => Operation::mutate(
-            "Logical_Router",
+            table::LOGICAL_ROUTER,
             vec![Condition::uuid(uuid)],
-            vec![Mutation::insert("ports", Value::named_uuid_set(["rtos"]))],
+            vec![Mutation::insert(
+                column::PORTS,
+                Value::named_uuid_set(["rtos"]),
+            )],
         ),
         None => Operation::insert(
-            "Logical_Router",
+            table::LOGICAL_ROUTER,
             Row::new()
-                .with("name", Value::string(conf::router_name(network)))
-                .with("ports", Value::named_uuid_set(["rtos"]))
-                .with("external_ids", Value::string_map(ids.clone())),
+                .with(column::NAME, Value::string(router_name))
+                .with(column::PORTS, Value::named_uuid_set(["rtos"]))
+                .with(column::EXTERNAL_IDS, Value::string_map(ids.clone())),
         ),
     });
     let stor_port = FixedPort {
         name: stor,
         kind: "router".into(),
         addresses: vec!["router".into()],
-        options: vec![("router-port".into(), rtos)],
+        options: vec![(option::ROUTER_PORT.into(), rtos)],
         tag_request: None,
         external_ids: ids,
     };
     ops.push(Operation::insert_named(
-        "Logical_Switch_Port",
+        table::LOGICAL_SWITCH_PORT,
         fixed_port_row(&stor_port),
         "stor",
     ));
     ops.push(Operation::insert(
-        "Logical_Switch",
+        table::LOGICAL_SWITCH,
         Row::new()
-            .with("name", Value::string(&switch.name))
-            .with("ports", Value::named_uuid_set(["stor"]))
-            .with("external_ids", Value::string_map(switch.external_ids))
-            .with("other_config", Value::string_map(switch.other_config)),
+            .with(column::NAME, Value::string(&switch.name))
+            .with(column::PORTS, Value::named_uuid_set(["stor"]))
+            .with(column::EXTERNAL_IDS, Value::string_map(switch.external_ids))
+            .with(column::OTHER_CONFIG, Value::string_map(switch.other_config)),
     ));
     ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conf::NetConf;
+
+    fn network() -> Network {
+        let json = br#"{"name":"l3","topology":"layer3","subnets":"10.128.0.0/22"}"#;
+        Network::from_conf(&NetConf::from_slice(json).expect("json")).expect("valid")
+    }
+
+    #[test]
+    fn a_recorded_node_subnet_is_kept_and_a_new_one_skips_the_taken() {
+        let n = network();
+        let mine = vec![(
+            "l3_node1".to_owned(),
+            vec!["10.128.2.0/24".parse().expect("net")],
+        )];
+        let snap = Snapshot {
+            switches: mine,
+            ..Snapshot::default()
+        };
+        match plan(&n, "node1", &snap).expect("plan") {
+            Step::Done(subnets) => assert_eq!(subnets[0].to_string(), "10.128.2.0/24"),
+            other => panic!("{other:?}"),
+        }
+        match plan(&n, "node2", &snap).expect("plan") {
+            Step::Write(ops, subnets) => {
+                assert_eq!(subnets[0].to_string(), "10.128.0.0/24");
+                assert!(ops.len() >= 6, "waits, router, ports, switch: {ops:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_router_or_switch_of_another_network_is_refused() {
+        let n = network();
+        let foreign = Row::new().with(
+            column::EXTERNAL_IDS,
+            Value::string_map([(ids::NETWORK, "l3.other")]),
+        );
+        let snap = Snapshot {
+            router: Some(foreign.clone()),
+            ..Snapshot::default()
+        };
+        let err = plan(&n, "node1", &snap).expect_err("router");
+        assert_eq!(err.code(), 7);
+        assert!(err.to_string().contains("l3.other"), "{err}");
+        let snap = Snapshot {
+            foreign_switch: Some(foreign),
+            ..Snapshot::default()
+        };
+        assert_eq!(plan(&n, "node1", &snap).expect_err("switch").code(), 7);
+    }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
 
-use super::OVS_DB;
+use super::vocabulary::OVS_DB;
 use crate::error::PluginError;
 
 /// What the plugin needs to know about this node's OVS.

@@ -6,7 +6,6 @@ use conf::Network;
 
 use super::{FixedPort, Segment, SwitchSpec, network_ids, subnet_config};
 use crate::error::PluginError;
-use crate::ovn::ovs::NodeInfo;
 
 /// The localnet switch, created with its localnet port.
 pub fn segment(network: &Network) -> Segment {
@@ -34,20 +33,24 @@ pub fn segment(network: &Network) -> Segment {
 
 /// A chassis without a bridge for the physical network would bind the pod
 /// to a switch that goes nowhere: refuse before creating anything.
-pub fn check_mapping(network: &Network, node: &NodeInfo) -> Result<(), PluginError> {
+pub fn check_mapping(
+    network: &Network,
+    chassis: &str,
+    bridge_mappings: &[String],
+) -> Result<(), PluginError> {
     let physnet = &network.physical_network_name;
-    if node.bridge_mappings.iter().any(|m| m == physnet) {
+    if bridge_mappings.iter().any(|m| m == physnet) {
         return Ok(());
     }
-    let mapped = if node.bridge_mappings.is_empty() {
+    let mapped = if bridge_mappings.is_empty() {
         "none".to_owned()
     } else {
-        node.bridge_mappings.join(", ")
+        bridge_mappings.join(", ")
     };
     Err(PluginError::NodeNotReady(format!(
         "localnet network {}: chassis {} has no bridge for physical network {physnet:?} \
          in Open_vSwitch external_ids:ovn-bridge-mappings (mapped: {mapped})",
-        network.id.name, node.chassis
+        network.id.name, chassis
     )))
 }
 
@@ -60,13 +63,8 @@ mod tests {
         Network::from_conf(&NetConf::from_slice(json.as_bytes()).expect("json")).expect("valid")
     }
 
-    fn node(mappings: &[&str]) -> NodeInfo {
-        NodeInfo {
-            chassis: "node1".into(),
-            bridge_uuid: String::new(),
-            netdev: true,
-            bridge_mappings: mappings.iter().map(|m| (*m).to_owned()).collect(),
-        }
+    fn mappings(names: &[&str]) -> Vec<String> {
+        names.iter().map(|m| (*m).to_owned()).collect()
     }
 
     #[test]
@@ -96,8 +94,8 @@ mod tests {
     #[test]
     fn missing_bridge_mapping_names_network_chassis_and_physnet() {
         let n = network(r#"{"name":"tenant-a","topology":"localnet"}"#);
-        assert!(check_mapping(&n, &node(&["tenant-a"])).is_ok());
-        let err = check_mapping(&n, &node(&["physnet"]))
+        assert!(check_mapping(&n, "node1", &mappings(&["tenant-a"])).is_ok());
+        let err = check_mapping(&n, "node1", &mappings(&["physnet"]))
             .expect_err("unmapped")
             .to_string();
         for part in ["tenant-a", "node1", "physnet", "ovn-bridge-mappings"] {

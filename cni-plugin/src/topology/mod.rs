@@ -11,12 +11,10 @@ use std::net::IpAddr;
 
 use conf::{Network, Subnet, Topology as Kind};
 use ipnet::IpNet;
-use ovsdb::Client;
 
 use crate::error::PluginError;
 use crate::ipam::{Pool, pool::gateway};
-use crate::ovn::node_switch;
-use crate::ovn::ovs::NodeInfo;
+use crate::ovn::vocabulary::{ids, subnet_config as config_keys};
 
 pub use layer3::{allocate_node_subnets, recorded_node_subnets, segment as layer3_segment};
 
@@ -102,55 +100,41 @@ impl Segment {
     }
 }
 
-/// The segment for an ADD on `node`, creating what must exist before a pod
-/// can plug in (a layer3 node switch with its subnet and router port) and
-/// refusing a localnet network this chassis has no bridge for.
-pub async fn prepare(
-    nb: &Client,
-    network: &Network,
-    node: &NodeInfo,
-) -> Result<Segment, PluginError> {
+/// Whether pods of `network` take their addresses from a per-chassis node
+/// subnet (layer3), which must be allocated before the segment exists.
+pub fn has_node_subnets(network: &Network) -> bool {
+    network.topology == Kind::Layer3
+}
+
+/// The segment of `network` on `chassis`; `node_subnets` are the chassis'
+/// node subnets where [`has_node_subnets`], else ignored.
+pub fn segment(network: &Network, chassis: &str, node_subnets: &[IpNet]) -> Segment {
     match network.topology {
-        Kind::Layer2 => Ok(layer2::segment(network)),
-        Kind::Localnet => {
-            localnet::check_mapping(network, node)?;
-            Ok(localnet::segment(network))
-        }
-        Kind::Layer3 => {
-            let subnets = node_switch::ensure(nb, network, &node.chassis).await?;
-            Ok(layer3::segment(network, &node.chassis, &subnets))
-        }
+        Kind::Layer2 => layer2::segment(network),
+        Kind::Localnet => localnet::segment(network),
+        Kind::Layer3 => layer3::segment(network, chassis, node_subnets),
     }
 }
 
-/// The segment as ADD left it on `chassis`, for CHECK: nothing is created.
-pub async fn existing(
-    nb: &Client,
+/// Refuses a network this chassis cannot carry: a localnet network whose
+/// physical network has no bridge in the chassis' `ovn-bridge-mappings`.
+pub fn check_chassis(
     network: &Network,
     chassis: &str,
-) -> Result<Segment, PluginError> {
+    bridge_mappings: &[String],
+) -> Result<(), PluginError> {
     match network.topology {
-        Kind::Layer2 => Ok(layer2::segment(network)),
-        Kind::Localnet => Ok(localnet::segment(network)),
-        Kind::Layer3 => match node_switch::node_subnets(nb, network, chassis).await? {
-            Some(subnets) => Ok(layer3::segment(network, chassis, &subnets)),
-            None => Err(PluginError::CheckFailed(format!(
-                "layer3 switch {} of chassis {chassis} has no node subnet",
-                conf::switch_name(network, chassis)
-            ))),
-        },
+        Kind::Localnet => localnet::check_mapping(network, chassis, bridge_mappings),
+        Kind::Layer2 | Kind::Layer3 => Ok(()),
     }
 }
 
 /// external_ids every switch, router and fixed port of a network carries.
 pub fn network_ids(network: &Network) -> Vec<(String, String)> {
     vec![
-        ("k8s.ovn.org/network".into(), network.id.name.clone()),
-        ("k8s.ovn.org/role".into(), network.role.as_str().into()),
-        (
-            "k8s.ovn.org/topology".into(),
-            network.topology.as_str().into(),
-        ),
+        (ids::NETWORK.into(), network.id.name.clone()),
+        (ids::ROLE.into(), network.role.as_str().into()),
+        (ids::TOPOLOGY.into(), network.topology.as_str().into()),
     ]
 }
 
@@ -160,8 +144,8 @@ fn subnet_config(cidrs: impl IntoIterator<Item = IpNet>) -> Vec<(String, String)
     let mut config = Vec::new();
     for cidr in cidrs {
         let entry = match cidr {
-            IpNet::V4(v4) => ("subnet", v4.to_string()),
-            IpNet::V6(v6) => ("ipv6_prefix", v6.network().to_string()),
+            IpNet::V4(v4) => (config_keys::SUBNET, v4.to_string()),
+            IpNet::V6(v6) => (config_keys::IPV6_PREFIX, v6.network().to_string()),
         };
         if !config.iter().any(|(k, _): &(String, String)| k == entry.0) {
             config.push((entry.0.to_owned(), entry.1));

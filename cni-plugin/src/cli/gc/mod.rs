@@ -14,7 +14,8 @@ use ovsdb::Client;
 
 use crate::commands::remove_host_veth;
 use crate::error::PluginError;
-use crate::ovn::{nb, ovs, port_record};
+use crate::ovn::ovs;
+use crate::ovn::port::{self, record};
 use crate::request::{connect_nb, connect_ovs};
 use plan::{Leak, Snapshot, plan};
 
@@ -49,7 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let snapshot = Snapshot {
             veths: host.list_veths_with_prefix("udn").await?,
             interfaces: ovs::plugin_interfaces(&ovs).await?,
-            ports: port_record::pod_ports(&nb).await?,
+            ports: record::pod_ports(&nb).await?,
         };
         let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
         let leaks = plan(&snapshot, &chassis, now, args.grace_period);
@@ -90,7 +91,7 @@ async fn remove(nb: &Client, ovs: &Client, host: &Handle, leak: &Leak) -> Result
             sandbox,
             host_veth,
         } => {
-            nb::delete_port(nb, lsp, sandbox).await?;
+            port::delete_port(nb, lsp, sandbox).await?;
             remove_host_veth(host, host_veth).await?;
         }
         Leak::OvsPort { name, .. } => {

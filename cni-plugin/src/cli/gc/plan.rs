@@ -5,9 +5,9 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::ovn::ids::ATTACHED_AT_KEY;
 use crate::ovn::ovs::PluginInterface;
-use crate::ovn::port_record::PortRecord;
+use crate::ovn::port::record::PortRecord;
+use crate::ovn::vocabulary::ids::ATTACHED_AT;
 
 /// What the collector saw. Taken in this order, veths first and the NB
 /// last, so that whatever an ADD in flight made is seen with the logical
@@ -123,7 +123,7 @@ pub fn plan(snapshot: &Snapshot, chassis: &str, now: u64, grace: u64) -> Vec<Lea
 /// a port without the record (made by an older plugin) counts as old.
 fn older_than(port: &PortRecord, now: u64, grace: u64) -> bool {
     port.external_ids
-        .get(ATTACHED_AT_KEY)
+        .get(ATTACHED_AT)
         .and_then(|at| at.parse::<u64>().ok())
         .is_none_or(|at| now.saturating_sub(at) >= grace)
 }
@@ -140,10 +140,11 @@ mod tests {
             name: name.into(),
             mac: None,
             ips: Vec::new(),
+            addresses: Vec::new(),
             external_ids: BTreeMap::from([
                 ("sandbox".to_owned(), sandbox.to_owned()),
                 ("pod-if-name".to_owned(), "eth0".to_owned()),
-                (ATTACHED_AT_KEY.to_owned(), attached_at.to_string()),
+                (ATTACHED_AT.to_owned(), attached_at.to_string()),
             ]),
             options: BTreeMap::from([("requested-chassis".to_owned(), chassis.to_owned())]),
         }
