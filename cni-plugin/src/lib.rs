@@ -2,7 +2,7 @@
 //! validated inputs (`request`), the verbs (`commands`), what differs
 //! between topologies as plain data (`topology`), address pools (`ipam`),
 //! the OVN and OVS writers (`ovn`), the command-line tool (`cli`) and
-//! logging (`log`). The `ovn-udn-cni` binary is a thin `main` over it.
+//! logging (`log`); the names of the OVN contract are in `vocabulary`. The `ovn-udn-cni` binary is a thin `main` over it.
 
 pub mod cli;
 pub mod cni;
@@ -13,6 +13,7 @@ pub mod log;
 pub mod ovn;
 pub mod request;
 pub mod topology;
+pub mod vocabulary;
 
 #[cfg(test)]
 mod hostile_input;

@@ -115,9 +115,24 @@ async fn dispatch(req: &Request, verb: Verb) -> Result<Option<Value>, PluginErro
         Verb::Gc => commands::gc(req).await.map(|()| None),
         Verb::Status => commands::status(req).await.map(|()| None),
     };
+    let (nb, ovs) = req.traffic();
     match &outcome {
-        Ok(_) => tracing::info!(step = "done", "succeeded"),
-        Err(err) => tracing::error!(step = "done", code = err.code(), "failed: {err}"),
+        Ok(_) => tracing::info!(
+            step = "done",
+            nb_read = nb.bytes_read,
+            nb_written = nb.bytes_written,
+            nb_requests = nb.requests,
+            ovs_read = ovs.bytes_read,
+            ovs_written = ovs.bytes_written,
+            "succeeded"
+        ),
+        Err(err) => tracing::error!(
+            step = "done",
+            code = err.code(),
+            nb_read = nb.bytes_read,
+            nb_written = nb.bytes_written,
+            "failed: {err}"
+        ),
     }
     outcome
 }

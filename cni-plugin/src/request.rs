@@ -2,6 +2,8 @@
 //! node config, validated into typed values before any database or
 //! namespace is touched, and passed to the verbs by reference.
 
+use std::sync::OnceLock;
+
 use conf::{ConfError, NetConf, Network, NetworkId, NodeConfig};
 use ovsdb::Client;
 use serde_json::Value;
@@ -29,6 +31,10 @@ pub struct Request {
     pub args: AttachArgs,
     /// The delegated IPAM plugin (`ipam.type`), if any.
     pub ipam_plugin: Option<String>,
+    /// The NB connection, once made (for its traffic in the last log line).
+    nb: OnceLock<Client>,
+    /// The OVS connection, once made.
+    ovs: OnceLock<Client>,
 }
 
 /// The verb with what only it reads, validated.
@@ -92,6 +98,8 @@ impl Request {
             node,
             args,
             ipam_plugin,
+            nb: OnceLock::new(),
+            ovs: OnceLock::new(),
         };
         Ok((req, verb))
     }
@@ -120,14 +128,29 @@ impl Request {
         self.conf.raw("prevResult")
     }
 
-    /// Connects to the NB database.
+    /// Connects to the NB database (once per request).
     pub async fn connect_nb(&self) -> Result<Client, PluginError> {
-        connect_nb(&self.node).await
+        if let Some(nb) = self.nb.get() {
+            return Ok(nb.clone());
+        }
+        let nb = connect_nb(&self.node).await?;
+        Ok(self.nb.get_or_init(|| nb).clone())
     }
 
-    /// Connects to the local OVS database.
+    /// Connects to the local OVS database (once per request).
     pub async fn connect_ovs(&self) -> Result<Client, PluginError> {
-        connect_ovs(&self.node).await
+        if let Some(ovs) = self.ovs.get() {
+            return Ok(ovs.clone());
+        }
+        let ovs = connect_ovs(&self.node).await?;
+        Ok(self.ovs.get_or_init(|| ovs).clone())
+    }
+
+    /// What the request exchanged with the NB and OVS databases, for the
+    /// log: a benchmark reads NB bytes per ADD from it.
+    pub fn traffic(&self) -> (ovsdb::Traffic, ovsdb::Traffic) {
+        let of = |client: &OnceLock<Client>| client.get().map(Client::traffic).unwrap_or_default();
+        (of(&self.nb), of(&self.ovs))
     }
 }
 

@@ -8,8 +8,8 @@ use conf::NodeConfig;
 use crate::cni::result::mac_text;
 use crate::ovn::port::claim;
 use crate::ovn::port::record::PortRecord;
-use crate::ovn::vocabulary::ids;
 use crate::request::connect_nb;
+use crate::vocabulary::ids;
 
 /// `ipam` and its options.
 #[derive(Debug, clap::Args)]

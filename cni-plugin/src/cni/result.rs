@@ -10,7 +10,7 @@ use super::version;
 
 /// What ADD built, in the terms of a CNI result.
 #[derive(Debug, Clone)]
-pub struct Attachment {
+pub struct AddResult {
     /// Host end of the veth.
     pub host_ifname: String,
     /// Its MAC.
@@ -36,7 +36,7 @@ pub fn mac_text(mac: &MacAddr) -> String {
     mac.to_string().to_ascii_lowercase()
 }
 
-impl Attachment {
+impl AddResult {
     /// The result JSON at `cni_version`, appended to `prev` (a chained
     /// plugin's result) when there is one.
     pub fn render(&self, prev: Option<&Value>, cni_version: &str) -> Value {
@@ -124,8 +124,8 @@ fn set_ip_version(ip: &mut Value, cni_version: &str) {
 mod tests {
     use super::*;
 
-    fn attachment() -> Attachment {
-        Attachment {
+    fn attachment() -> AddResult {
+        AddResult {
             host_ifname: "udn0123456789ab".into(),
             host_mac: MacAddr::new(2, 0, 0, 0, 0, 1),
             pod_ifname: "ovn-udn1".into(),

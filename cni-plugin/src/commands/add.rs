@@ -14,10 +14,10 @@ use ovsdb::Client;
 use serde_json::Value;
 
 use super::open_pod_netns;
-use super::teardown::{Attachment as Parts, teardown};
+use super::teardown::{Parts, teardown};
 use crate::cni::args::StaticAddressing;
 use crate::cni::env::Command;
-use crate::cni::result::{Attachment, mac_text};
+use crate::cni::result::{AddResult, mac_text};
 use crate::error::PluginError;
 use crate::ipam::Pool;
 use crate::ipam::delegate::{self, Delegated};
@@ -222,7 +222,7 @@ impl Wiring<'_> {
         netns_path: &Path,
         port: &LogicalPort,
         delegated: Option<&Delegated>,
-    ) -> Result<Attachment, PluginError> {
+    ) -> Result<AddResult, PluginError> {
         let req = self.req;
         let host_ifname = req.host_ifname();
         let (gateways, routes) = match delegated {
@@ -262,11 +262,15 @@ impl Wiring<'_> {
                     .await
                     .map_err(PluginError::from)
             },
-            ovs::add_port(self.ovs, self.node, &host_ifname, external_ids),
+            async {
+                ovs::add_port(self.ovs, self.node, &host_ifname, external_ids).await?;
+                tracing::info!(step = "ovs-port", host_ifname = %host_ifname, "OVS port plugged");
+                Ok(())
+            },
             ovs::wait_installed(self.ovs, &host_ifname, req.node.ready_timeout()),
         )?;
         tracing::info!(step = "ovn-installed", host_ifname = %host_ifname, "port installed by ovn-controller");
-        Ok(Attachment {
+        Ok(AddResult {
             host_ifname,
             host_mac: pair.host_mac.into(),
             pod_ifname: req.env.ifname.clone(),

@@ -14,6 +14,7 @@ use crate::ipam::delegate;
 use crate::ovn::port::record;
 use crate::ovn::{ovs, segment};
 use crate::request::Request;
+use crate::vocabulary::iface;
 
 /// Runs CHECK.
 pub async fn check(req: &Request, network: &Network) -> Result<(), PluginError> {
@@ -103,12 +104,12 @@ pub async fn check(req: &Request, network: &Network) -> Result<(), PluginError> 
     let Some(ids) = ovs::interface_ids(&ovs_client, &host_ifname).await? else {
         return fail(format!("OVS interface {host_ifname} does not exist"));
     };
-    if ids.get("iface-id") != Some(&lsp_name) {
+    if ids.get(iface::IFACE_ID) != Some(&lsp_name) {
         return fail(format!(
             "OVS interface {host_ifname} is not bound to {lsp_name}"
         ));
     }
-    if let (Some(mac), Some(attached)) = (port.mac, ids.get("attached_mac"))
+    if let (Some(mac), Some(attached)) = (port.mac, ids.get(iface::ATTACHED_MAC))
         && *attached != mac_text(&mac)
     {
         return fail(format!(
@@ -116,7 +117,7 @@ pub async fn check(req: &Request, network: &Network) -> Result<(), PluginError> 
             mac_text(&mac)
         ));
     }
-    if ids.get("ovn-installed").map(String::as_str) != Some("true") {
+    if ids.get(iface::OVN_INSTALLED).map(String::as_str) != Some("true") {
         return fail(format!("OVS interface {host_ifname} is not ovn-installed"));
     }
     Ok(())

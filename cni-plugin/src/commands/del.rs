@@ -9,7 +9,7 @@
 use conf::NodeConfig;
 use netns::{Handle, Netns};
 
-use super::teardown::{Attachment, remove_host_veth, teardown};
+use super::teardown::{Parts, remove_host_veth, teardown};
 use crate::cni::env::{CniEnv, Command};
 use crate::error::PluginError;
 use crate::ipam::delegate;
@@ -24,12 +24,12 @@ pub async fn del(req: &Request) -> Result<(), PluginError> {
     let ovs = ovs.map_err(|e| errors.push(e)).ok();
     let lsp = req.lsp_name();
     let host_ifname = req.host_ifname();
-    let attachment = Attachment {
+    let parts = Parts {
         host_ifname: &host_ifname,
         lsp: &lsp,
         sandbox: &req.env.container_id,
     };
-    errors.extend(teardown(nb.as_ref(), ovs.as_ref(), &host, &attachment).await);
+    errors.extend(teardown(nb.as_ref(), ovs.as_ref(), &host, &parts).await);
     if let Some(plugin) = &req.ipam_plugin
         && let Err(e) = delegate::run_verb(req, plugin, Command::Del).await
     {

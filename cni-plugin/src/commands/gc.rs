@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, HashSet};
 use conf::ValidAttachment;
 use netns::{Handle, Netns};
 
-use super::teardown::{Attachment, teardown};
+use super::teardown::{Parts, teardown};
 use crate::error::PluginError;
 use crate::ovn::ovs;
 use crate::ovn::port::{self, record};
 use crate::request::Request;
+use crate::vocabulary::{ids as keys, iface};
 
 /// Runs GC.
 pub async fn gc(req: &Request) -> Result<(), PluginError> {
@@ -23,8 +24,8 @@ pub async fn gc(req: &Request) -> Result<(), PluginError> {
         .collect();
     let is_valid = |ids: &BTreeMap<String, String>| {
         let key = (
-            ids.get("sandbox").cloned().unwrap_or_default(),
-            ids.get("pod-if-name").cloned().unwrap_or_default(),
+            ids.get(keys::SANDBOX).cloned().unwrap_or_default(),
+            ids.get(keys::POD_IF_NAME).cloned().unwrap_or_default(),
         );
         valid.contains(&key)
     };
@@ -37,8 +38,8 @@ pub async fn gc(req: &Request) -> Result<(), PluginError> {
         if is_valid(&ids) {
             continue;
         }
-        let sandbox = ids.get("sandbox").map_or("", String::as_str);
-        let ifname = ids.get("pod-if-name").map_or("", String::as_str);
+        let sandbox = ids.get(keys::SANDBOX).map_or("", String::as_str);
+        let ifname = ids.get(keys::POD_IF_NAME).map_or("", String::as_str);
         // Only a port named as the plugin names that attachment's host end
         // is the plugin's: a row that merely carries the network's ids
         // never gets a link deleted.
@@ -46,9 +47,9 @@ pub async fn gc(req: &Request) -> Result<(), PluginError> {
             tracing::warn!(step = "gc", port = %name, "OVS port tagged with this network but not named by the plugin: left alone");
             continue;
         }
-        let parts = Attachment {
+        let parts = Parts {
             host_ifname: &name,
-            lsp: ids.get("iface-id").map_or("", String::as_str),
+            lsp: ids.get(iface::IFACE_ID).map_or("", String::as_str),
             sandbox,
         };
         tracing::info!(step = "gc", port = %name, "removing stale attachment");

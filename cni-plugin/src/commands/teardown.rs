@@ -8,8 +8,9 @@ use ovsdb::Client;
 use crate::error::PluginError;
 use crate::ovn::{ovs, port};
 
-/// What identifies an attachment's pieces.
-pub struct Attachment<'a> {
+/// What identifies an attachment's pieces: its host veth and OVS port,
+/// its logical port, and the sandbox that must own the latter.
+pub struct Parts<'a> {
     /// Host veth end and OVS port name: always one the plugin derived.
     pub host_ifname: &'a str,
     /// Logical port name.
@@ -28,7 +29,7 @@ pub async fn teardown(
     nb: Option<&Client>,
     ovs: Option<&Client>,
     host: &Handle,
-    att: &Attachment<'_>,
+    att: &Parts<'_>,
 ) -> Vec<PluginError> {
     let lsp = match nb {
         Some(nb) => Some(port::delete_port(nb, att.lsp, att.sandbox).await),

@@ -12,7 +12,7 @@ use proptest::sample::select;
 use serde_json::{Map, Value as Json, json};
 
 use super::{config, json, text};
-use crate::cni::result::{Attachment, mac_text};
+use crate::cni::result::{AddResult, mac_text};
 use crate::cni::version::SUPPORTED_VERSIONS;
 
 /// Any network: any address with any prefix its family allows.
@@ -23,7 +23,7 @@ fn ipnet() -> impl Strategy<Value = IpNet> {
     })
 }
 
-fn attachment() -> impl Strategy<Value = Attachment> {
+fn attachment() -> impl Strategy<Value = AddResult> {
     (
         (text(), any::<[u8; 6]>(), text(), any::<[u8; 6]>(), text()),
         any::<u32>(),
@@ -33,7 +33,7 @@ fn attachment() -> impl Strategy<Value = Attachment> {
     )
         .prop_map(
             |((host, host_mac, pod, pod_mac, sandbox), mtu, addresses, gateways, routes)| {
-                Attachment {
+                AddResult {
                     host_ifname: host,
                     host_mac: MacAddr::from(host_mac),
                     pod_ifname: pod,

@@ -20,10 +20,10 @@ use ipnet::IpNet;
 use ovsdb::{Client, Condition, Operation, Row, Value};
 
 use super::port::record::{self, PortRecord};
-use super::vocabulary::{NB_DB, column, ids, option, table};
 use crate::error::PluginError;
 use crate::ipam::Pool;
 use crate::ipam::pool::exhausted;
+use crate::vocabulary::{NB_DB, column, ids, option, table};
 
 /// Block size of IPv4 subnets: 64 addresses, as Calico's default.
 const BLOCK_PREFIX_V4: u8 = 26;

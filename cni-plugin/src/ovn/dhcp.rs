@@ -9,10 +9,10 @@ use conf::{Network, Subnet};
 use ovsdb::{Client, Condition, Operation, Row, Value};
 
 use super::txn::{self, Step};
-use super::vocabulary::{NB_DB, column, ids, table};
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
 use crate::ipam::pool::gateway;
+use crate::vocabulary::{NB_DB, column, ids, table};
 
 /// Lease time offered to guests, seconds: long, the address never changes.
 const LEASE_TIME: &str = "3600";

@@ -5,11 +5,10 @@
 use conf::{MacAddr, Topology};
 use ipnet::IpNet;
 
-use super::port::claim;
-use super::port::record::Attachment;
-use super::vocabulary::{ids, iface, option};
+use super::port::record::{Attachment, attached_at_now, attachment_id};
 use crate::cni::result::mac_text;
 use crate::request::Request;
+use crate::vocabulary::{ids, iface, option};
 
 /// `(key, value)` pairs of an OVSDB map column.
 pub type Pairs = Vec<(String, String)>;
@@ -21,16 +20,6 @@ fn pairs<const N: usize>(fixed: [(&str, &str); N], optional: &[(&str, Option<&st
         .chain(optional.iter().filter_map(|(k, v)| Some((*k, (*v)?))))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
-}
-
-/// The current time as `k8s.ovn.org/attached-at` records it: the node
-/// collector leaves younger ports alone, as their ADD may still be on its
-/// way to plugging the OVS port.
-pub fn attached_at_now() -> (String, String) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    (ids::ATTACHED_AT.to_owned(), now.to_string())
 }
 
 /// The logical switch port's external_ids. A claimed port outlives its
@@ -51,7 +40,7 @@ pub fn lsp_external_ids(req: &Request, topology: Topology, chassis: &str) -> Pai
     match req.claim() {
         Some(claim) => {
             external_ids.push((ids::CLAIM.into(), claim));
-            external_ids.push(claim::attachment_id(&Attachment {
+            external_ids.push(attachment_id(&Attachment {
                 chassis: chassis.to_owned(),
                 sandbox: req.env.container_id.clone(),
                 ifname: req.env.ifname.clone(),

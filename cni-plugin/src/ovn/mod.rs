@@ -1,4 +1,4 @@
-//! Programming OVN: the contract's words (`vocabulary`), the transaction
+//! Programming OVN: the transaction
 //! engine every guarded NB write goes through (`txn`), the attachment's
 //! logical port (`port`) with its addresses held in address blocks
 //! (`address_blocks`), the shared topology a pod needs first (`segment`: a
@@ -15,10 +15,9 @@ pub mod ovs;
 pub mod port;
 pub mod segment;
 pub mod txn;
-pub mod vocabulary;
 
-use self::vocabulary::{column, ids as keys};
 use crate::error::PluginError;
+use crate::vocabulary::{column, ids as keys};
 
 /// Refuses a row (switch, router) that another network owns: two network
 /// names can map to one OVN name (`prefix` turns `-` and `/` into `.`, as

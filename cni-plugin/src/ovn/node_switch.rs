@@ -12,11 +12,11 @@ use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
 use super::check_owner;
 use super::port::ops::fixed_port_row;
 use super::txn::{self, Step};
-use super::vocabulary::{NB_DB, column, ids, option, table};
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
 use crate::ipam::pool::gateway;
 use crate::topology::{self, FixedPort, allocate_node_subnets, recorded_node_subnets};
+use crate::vocabulary::{NB_DB, column, ids, option, table};
 
 /// What the node-subnet transaction reads.
 #[derive(Debug, Clone, Default)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
 
-use super::vocabulary::OVS_DB;
 use crate::error::PluginError;
+use crate::vocabulary::{OVS_DB, column, ids, iface, table};
 
 /// What the plugin needs to know about this node's OVS.
 #[derive(Debug, Clone)]
@@ -32,11 +32,15 @@ pub async fn read_node(
         .transact(
             OVS_DB,
             &[
-                Operation::select("Open_vSwitch", vec![], Some(vec!["external_ids".into()])),
                 Operation::select(
-                    "Bridge",
-                    vec![Condition::eq("name", Value::string(bridge))],
-                    Some(vec!["_uuid".into(), "datapath_type".into()]),
+                    table::OPEN_VSWITCH,
+                    vec![],
+                    Some(vec![column::EXTERNAL_IDS.into()]),
+                ),
+                Operation::select(
+                    table::BRIDGE,
+                    vec![Condition::eq(column::NAME, Value::string(bridge))],
+                    Some(vec![column::UUID.into(), column::DATAPATH_TYPE.into()]),
                 ),
             ],
         )
@@ -45,11 +49,11 @@ pub async fn read_node(
     let mut system_ids = results
         .first()
         .and_then(|r| r.rows.first())
-        .map(|row| row.map("external_ids"))
+        .map(|row| row.map(column::EXTERNAL_IDS))
         .unwrap_or_default();
-    let system_id = system_ids.remove("system-id");
+    let system_id = system_ids.remove(iface::SYSTEM_ID);
     let bridge_mappings = system_ids
-        .get("ovn-bridge-mappings")
+        .get(iface::BRIDGE_MAPPINGS)
         .map(|m| physical_networks(m))
         .unwrap_or_default();
     let bridge_row = results.get(1).and_then(|r| r.rows.first()).ok_or_else(|| {
@@ -66,7 +70,7 @@ pub async fn read_node(
     Ok(NodeInfo {
         chassis,
         bridge_uuid: bridge_row.uuid().unwrap_or_default().to_owned(),
-        netdev: bridge_row.str("datapath_type") == Some("netdev"),
+        netdev: bridge_row.str(column::DATAPATH_TYPE) == Some("netdev"),
         bridge_mappings,
     })
 }
@@ -91,24 +95,30 @@ pub async fn add_port(
     let ops = [
         Operation::comment(format!("ovn-udn-cni: add port {name}")),
         Operation::insert_named(
-            "Interface",
+            table::INTERFACE,
             Row::new()
-                .with("name", Value::string(name))
-                .with("external_ids", Value::string_map(external_ids)),
+                .with(column::NAME, Value::string(name))
+                .with(column::EXTERNAL_IDS, Value::string_map(external_ids)),
             "iface",
         ),
         Operation::insert_named(
-            "Port",
+            table::PORT,
             Row::new()
-                .with("name", Value::string(name))
-                .with("interfaces", Value::named_uuid_set(["iface"]))
-                .with("other_config", Value::string_map([("transient", "true")])),
+                .with(column::NAME, Value::string(name))
+                .with(column::INTERFACES, Value::named_uuid_set(["iface"]))
+                .with(
+                    column::OTHER_CONFIG,
+                    Value::string_map([(iface::TRANSIENT, "true")]),
+                ),
             "port",
         ),
         Operation::mutate(
-            "Bridge",
+            table::BRIDGE,
             vec![Condition::uuid(&node.bridge_uuid)],
-            vec![Mutation::insert("ports", Value::named_uuid_set(["port"]))],
+            vec![Mutation::insert(
+                column::PORTS,
+                Value::named_uuid_set(["port"]),
+            )],
         ),
     ];
     ovs.transact(OVS_DB, &ops)
@@ -124,9 +134,9 @@ pub async fn delete_port(ovs: &Client, name: &str) -> Result<bool, PluginError> 
     let rows = ovs
         .select(
             OVS_DB,
-            "Port",
-            vec![Condition::eq("name", Value::string(name))],
-            Some(vec!["_uuid".into()]),
+            table::PORT,
+            vec![Condition::eq(column::NAME, Value::string(name))],
+            Some(vec![column::UUID.into()]),
         )
         .await
         .map_err(|e| PluginError::ovsdb(context(), e))?;
@@ -137,9 +147,9 @@ pub async fn delete_port(ovs: &Client, name: &str) -> Result<bool, PluginError> 
     ovs.transact(
         OVS_DB,
         &[Operation::mutate(
-            "Bridge",
-            vec![Condition::includes("ports", set.clone())],
-            vec![Mutation::delete("ports", set)],
+            table::BRIDGE,
+            vec![Condition::includes(column::PORTS, set.clone())],
+            vec![Mutation::delete(column::PORTS, set)],
         )],
     )
     .await
@@ -156,9 +166,9 @@ pub async fn wait_installed(
     let mut monitor = ovs
         .monitor(
             OVS_DB,
-            "Interface",
-            vec![Condition::eq("name", Value::string(name))],
-            vec!["name".into(), "external_ids".into()],
+            table::INTERFACE,
+            vec![Condition::eq(column::NAME, Value::string(name))],
+            vec![column::NAME.into(), column::EXTERNAL_IDS.into()],
         )
         .await
         .map_err(|e| PluginError::ovsdb(format!("monitoring interface {name}"), e))?;
@@ -177,8 +187,8 @@ pub async fn wait_installed(
 /// `external_ids:ovn-installed=true`, set by ovn-controller once the flows
 /// for the port are in place.
 pub fn is_installed(row: &Row) -> bool {
-    row.map("external_ids")
-        .get("ovn-installed")
+    row.map(column::EXTERNAL_IDS)
+        .get(iface::OVN_INSTALLED)
         .map(String::as_str)
         == Some("true")
 }
@@ -191,12 +201,12 @@ pub async fn network_interfaces(
     let rows = ovs
         .select(
             OVS_DB,
-            "Interface",
+            table::INTERFACE,
             vec![Condition::includes(
-                "external_ids",
+                column::EXTERNAL_IDS,
                 super::attachment_ids(network),
             )],
-            Some(vec!["name".into(), "external_ids".into()]),
+            Some(vec![column::NAME.into(), column::EXTERNAL_IDS.into()]),
         )
         .await
         .map_err(|e| {
@@ -204,7 +214,12 @@ pub async fn network_interfaces(
         })?;
     Ok(rows
         .iter()
-        .filter_map(|row| Some((row.str("name")?.to_owned(), row.map("external_ids"))))
+        .filter_map(|row| {
+            Some((
+                row.str(column::NAME)?.to_owned(),
+                row.map(column::EXTERNAL_IDS),
+            ))
+        })
         .collect())
 }
 
@@ -215,21 +230,21 @@ pub async fn plugin_interfaces(ovs: &Client) -> Result<Vec<PluginInterface>, Plu
     let rows = ovs
         .select(
             OVS_DB,
-            "Interface",
+            table::INTERFACE,
             vec![],
-            Some(vec!["name".into(), "external_ids".into()]),
+            Some(vec![column::NAME.into(), column::EXTERNAL_IDS.into()]),
         )
         .await
         .map_err(|e| PluginError::ovsdb("listing OVS interfaces", e))?;
     Ok(rows
         .iter()
         .filter_map(|row| {
-            let name = row.str("name")?.to_owned();
-            let mut ids = row.map("external_ids");
+            let name = row.str(column::NAME)?.to_owned();
+            let mut ids = row.map(column::EXTERNAL_IDS);
             let interface = PluginInterface {
-                lsp: ids.remove("iface-id")?,
-                sandbox: ids.remove("sandbox")?,
-                ifname: ids.remove("pod-if-name")?,
+                lsp: ids.remove(iface::IFACE_ID)?,
+                sandbox: ids.remove(ids::SANDBOX)?,
+                ifname: ids.remove(ids::POD_IF_NAME)?,
                 name,
             };
             (interface.name == conf::host_veth_name(&interface.sandbox, &interface.ifname))
@@ -259,13 +274,13 @@ pub async fn interface_ids(
     let rows = ovs
         .select(
             OVS_DB,
-            "Interface",
-            vec![Condition::eq("name", Value::string(name))],
-            Some(vec!["external_ids".into()]),
+            table::INTERFACE,
+            vec![Condition::eq(column::NAME, Value::string(name))],
+            Some(vec![column::EXTERNAL_IDS.into()]),
         )
         .await
         .map_err(|e| PluginError::ovsdb(format!("reading interface {name}"), e))?;
-    Ok(rows.first().map(|row| row.map("external_ids")))
+    Ok(rows.first().map(|row| row.map(column::EXTERNAL_IDS)))
 }
 
 #[cfg(test)]

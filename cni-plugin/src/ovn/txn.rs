@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ovsdb::{Client, OpResult, Operation};
 
-use super::vocabulary::NB_DB;
 use crate::error::PluginError;
+use crate::vocabulary::NB_DB;
 
 /// How often a conflicting transaction is tried before giving up.
 pub const MAX_ATTEMPTS: u32 = 200;

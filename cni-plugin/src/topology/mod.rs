@@ -14,7 +14,7 @@ use ipnet::IpNet;
 
 use crate::error::PluginError;
 use crate::ipam::{Pool, pool::gateway};
-use crate::ovn::vocabulary::{ids, subnet_config as config_keys};
+use crate::vocabulary::{ids, subnet_config as config_keys};
 
 pub use layer3::{allocate_node_subnets, recorded_node_subnets, segment as layer3_segment};
 

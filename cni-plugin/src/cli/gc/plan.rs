@@ -7,7 +7,7 @@ use std::fmt;
 
 use crate::ovn::ovs::PluginInterface;
 use crate::ovn::port::record::PortRecord;
-use crate::ovn::vocabulary::ids::ATTACHED_AT;
+use crate::vocabulary::ids::ATTACHED_AT;
 
 /// What the collector saw. Taken in this order, veths first and the NB
 /// last, so that whatever an ADD in flight made is seen with the logical

@@ -11,22 +11,13 @@ use std::collections::BTreeMap;
 use ovsdb::{Client, Condition, Operation, Row, Value};
 
 use super::ops::remove_port_ops;
-use super::record::{self, Attachment, PortRecord};
+use super::record::{self, Attachment, PortRecord, attached_at_now, attachment_id};
 use crate::error::PluginError;
-use crate::ovn::ids::attached_at_now;
 use crate::ovn::txn::{self, Step};
-use crate::ovn::vocabulary::{column, ids, option, table};
+use crate::vocabulary::{column, ids, option, table};
 
 /// Both ends of a live migration: at most this many attachments at once.
 const MAX_ATTACHMENTS: usize = 2;
-
-/// The external_ids recording `attachment` on a claimed port.
-pub fn attachment_id(attachment: &Attachment) -> (String, String) {
-    (
-        format!("{}{}", ids::ATTACHED_PREFIX, attachment.chassis),
-        format!("{}/{}", attachment.sandbox, attachment.ifname),
-    )
-}
 
 /// The attachments once `new` joins: the same list for a repeated ADD, one
 /// more for a migration target; a second attachment on one chassis, or a

@@ -16,10 +16,10 @@ use self::plan::Snapshot;
 use self::record::{PortRecord, find_port};
 use super::address_blocks::{self, BlockRead, block_of};
 use super::txn::{self, jitter};
-use super::vocabulary::{NB_DB, column, table};
 use crate::error::PluginError;
 use crate::ipam::Pool;
 use crate::topology::SwitchSpec;
+use crate::vocabulary::{NB_DB, column, table};
 
 /// Everything needed to create (or take over, or join) one logical port.
 pub struct PortRequest<'a> {

@@ -4,8 +4,8 @@
 use ovsdb::{Condition, Mutation, Operation, Row, Value};
 
 use super::record::PortRecord;
-use crate::ovn::vocabulary::{column, table};
 use crate::topology::FixedPort;
+use crate::vocabulary::{column, table};
 
 /// Removes `old` from its switch and the database, if its external_ids (its
 /// owner and attachments) are still as read.

@@ -18,7 +18,7 @@ use crate::error::PluginError;
 use crate::ovn::address_blocks::{BlockRead, block_key, block_of};
 use crate::ovn::check_owner;
 use crate::ovn::txn::Step;
-use crate::ovn::vocabulary::{column, ids, table};
+use crate::vocabulary::{column, ids, table};
 
 /// What an ADD read before planning its port.
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,7 @@ use conf::MacAddr;
 use ovsdb::{Client, Condition, Row, Value};
 
 use crate::error::PluginError;
-use crate::ovn::vocabulary::{NB_DB, column, ids, option, table};
+use crate::vocabulary::{NB_DB, column, ids, option, table};
 
 /// A logical port as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +124,25 @@ impl PortRecord {
         });
         attachments
     }
+}
+
+/// The external_ids recording `attachment` on a claimed port, as
+/// [`PortRecord::attachments`] reads it back.
+pub fn attachment_id(attachment: &Attachment) -> (String, String) {
+    (
+        format!("{}{}", ids::ATTACHED_PREFIX, attachment.chassis),
+        format!("{}/{}", attachment.sandbox, attachment.ifname),
+    )
+}
+
+/// The current time as `k8s.ovn.org/attached-at` records it whenever an
+/// attachment joins a port: the node collector leaves younger ports alone,
+/// as their ADD may still be on its way to plugging the OVS port.
+pub fn attached_at_now() -> (String, String) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    (ids::ATTACHED_AT.to_owned(), now.to_string())
 }
 
 /// `"0a:58:c0:a8:00:03 192.168.0.3 fd00::3"` entries -> MAC and IPs.
