@@ -89,6 +89,9 @@ pub mod ids {
     /// Prefix of the keys naming the address blocks a port's addresses lie
     /// in (`k8s.ovn.org/ipam-block.10.0.4.0/26` = `true`).
     pub const BLOCK_PREFIX: &str = "k8s.ovn.org/ipam-block.";
+    /// A port's addresses with their prefix lengths, comma-separated (the
+    /// `addresses` column has none; a network without subnets needs them).
+    pub const IP_ADDRESSES: &str = "k8s.ovn.org/ip-addresses";
     /// The container id that owns a (non-claimed) port; also on OVS.
     pub const SANDBOX: &str = "sandbox";
     /// The interface name in that container; also on OVS.

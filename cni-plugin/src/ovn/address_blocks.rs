@@ -175,8 +175,11 @@ pub fn chassis_blocks(rows: &[Row]) -> Vec<IpNet> {
 
 /// The blocks of `subnet` to take a dynamic address from, best first: this
 /// chassis' blocks (`mine`) with room, else the first empty block with a
-/// usable address, else the first block of others with room. None left:
-/// the subnet is exhausted (code 102).
+/// usable address, else the first block of others with room. Empty blocks
+/// are found by counting rows without reading them, so the search reads
+/// little however full the network is; only borrowing, when no block is
+/// empty any more, reads other chassis' blocks in full. None left: the
+/// subnet is exhausted (code 102).
 pub async fn candidates(
     nb: &Client,
     network: &str,
@@ -194,28 +197,55 @@ pub async fn candidates(
     if own.iter().any(has_room) {
         return Ok(own.into_iter().filter(has_room).collect());
     }
-    let mut borrow = None;
-    let mut blocks = subnet_blocks(subnet)
+    let others: Vec<IpNet> = subnet_blocks(subnet)
         .filter(|b| !mine.contains(b))
-        .take(MAX_PROBED_BLOCKS);
-    loop {
-        let batch: Vec<IpNet> = blocks.by_ref().take(PROBE_BATCH).collect();
-        if batch.is_empty() {
-            break;
-        }
-        for read in read_blocks(nb, network, &batch).await? {
-            if !has_room(&read) {
-                continue;
+        .take(MAX_PROBED_BLOCKS)
+        .collect();
+    for batch in others.chunks(PROBE_BATCH) {
+        for (block, ports) in batch.iter().zip(count_ports(nb, network, batch).await?) {
+            let empty = BlockRead {
+                block: *block,
+                ports: Vec::new(),
+            };
+            if ports == 0 && has_room(&empty) {
+                return Ok(vec![empty]);
             }
-            if read.ports.is_empty() {
-                return Ok(vec![read]);
-            }
-            borrow.get_or_insert(read);
         }
     }
-    borrow
-        .map(|read| vec![read])
-        .ok_or_else(|| exhausted(subnet))
+    for batch in others.chunks(PROBE_BATCH) {
+        if let Some(read) = read_blocks(nb, network, batch)
+            .await?
+            .into_iter()
+            .find(has_room)
+        {
+            return Ok(vec![read]);
+        }
+    }
+    Err(exhausted(subnet))
+}
+
+/// How many ports of `network` each of `blocks` holds, read without any
+/// column of them.
+async fn count_ports(
+    nb: &Client,
+    network: &str,
+    blocks: &[IpNet],
+) -> Result<Vec<usize>, PluginError> {
+    let ops: Vec<Operation> = blocks
+        .iter()
+        .map(|block| {
+            Operation::select(
+                table::LOGICAL_SWITCH_PORT,
+                vec![in_block(network, *block)],
+                Some(Vec::new()),
+            )
+        })
+        .collect();
+    let results = nb
+        .transact(NB_DB, &ops)
+        .await
+        .map_err(|e| PluginError::ovsdb("looking for an empty address block", e))?;
+    Ok(results.iter().map(|r| r.rows.len()).collect())
 }
 
 /// The blocks of `subnet`, lowest first.

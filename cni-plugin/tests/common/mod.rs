@@ -15,12 +15,10 @@ use std::time::{Duration, Instant};
 
 use conf::{NetConf, Network, StaticIp};
 use ovn_udn_cni::error::PluginError;
-use ovn_udn_cni::ovn::ids::attached_at_now;
-use ovn_udn_cni::ovn::port::claim::attachment_id;
-use ovn_udn_cni::ovn::port::record::Attachment;
+use ovn_udn_cni::ovn::port::record::{Attachment, attached_at_now, attachment_id};
 use ovn_udn_cni::ovn::port::{self, LogicalPort, PortRequest};
-use ovn_udn_cni::ovn::vocabulary::{NB_DB, column, ids, option, table};
 use ovn_udn_cni::topology::{self, Segment};
+use ovn_udn_cni::vocabulary::{NB_DB, column, ids, option, table};
 use ovsdb::{Client, Condition, Row, Value};
 
 /// The OVN Northbound schema (Debian: ovn-common).
@@ -110,7 +108,10 @@ impl Nb {
             if let Some(status) = nb.child.try_wait().unwrap() {
                 panic!("ovsdb-server exited with {status}: {}", nb.log());
             }
-            assert!(Instant::now() < deadline, "ovsdb-server socket never appeared");
+            assert!(
+                Instant::now() < deadline,
+                "ovsdb-server socket never appeared"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         nb

@@ -212,11 +212,20 @@ fn allocate<'s>(
     Ok((addresses, guarded))
 }
 
-/// `old`'s addresses with the prefix length of the subnet each is in.
+/// `old`'s addresses with their prefix lengths: as recorded on the port,
+/// else the prefix of the subnet each is in (ports of older plugins).
 fn kept_addresses(req: &PortRequest<'_>, old: &PortRecord) -> Result<Vec<IpNet>, PluginError> {
+    let recorded: Vec<IpNet> = old
+        .external_ids
+        .get(ids::IP_ADDRESSES)
+        .map(|list| list.split(',').filter_map(|a| a.parse().ok()).collect())
+        .unwrap_or_default();
     old.ips
         .iter()
         .map(|ip| {
+            if let Some(net) = recorded.iter().find(|net| net.addr() == *ip) {
+                return Ok(*net);
+            }
             let prefix = req
                 .pool
                 .subnets
@@ -263,6 +272,10 @@ fn write_ops(
     }
     let mut external_ids = req.external_ids.clone();
     external_ids.extend(block_tags(req, &port.addresses));
+    if !port.addresses.is_empty() {
+        let cidrs: Vec<String> = port.addresses.iter().map(ToString::to_string).collect();
+        external_ids.push((ids::IP_ADDRESSES.to_owned(), cidrs.join(",")));
+    }
     let mut lsp_row = Row::new()
         .with(column::NAME, Value::string(req.name))
         .with(column::ADDRESSES, Value::string_set([entry.clone()]))
