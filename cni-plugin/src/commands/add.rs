@@ -182,11 +182,13 @@ impl Wiring<'_> {
         };
         tracing::info!(step = "allocate", lsp = %self.lsp, chassis = %self.node.chassis, "creating logical port");
         let claim = req.claim();
+        let local_addresses = ovs::network_addresses(self.ovs, &req.id.name).await?;
         let mut request = PortRequest {
             name: self.lsp,
             network: &req.id.name,
             sandbox: &req.env.container_id,
             chassis: &self.node.chassis,
+            local_addresses: &local_addresses,
             claim: claim.as_deref(),
             pod_namespace: match &req.args.pod {
                 PodRef::Pod { namespace, .. } => Some(namespace),

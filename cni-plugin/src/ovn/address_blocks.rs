@@ -23,7 +23,7 @@ use super::port::record::{self, PortRecord};
 use crate::error::PluginError;
 use crate::ipam::Pool;
 use crate::ipam::pool::exhausted;
-use crate::vocabulary::{NB_DB, column, ids, option, table};
+use crate::vocabulary::{NB_DB, column, ids, table};
 
 /// Block size of IPv4 subnets: 64 addresses, as Calico's default.
 const BLOCK_PREFIX_V4: u8 = 26;
@@ -137,35 +137,19 @@ pub async fn read_blocks(
         .collect())
 }
 
-/// The select of the ports of `network` bound on `chassis`, whose blocks
-/// ([`chassis_blocks`]) are where this chassis allocates first (its pods'
-/// addresses stay close together).
-pub fn chassis_ports(network: &str, chassis: &str) -> Operation {
-    Operation::select(
-        table::LOGICAL_SWITCH_PORT,
-        vec![
-            Condition::includes(
-                column::EXTERNAL_IDS,
-                Value::string_map([(ids::NETWORK, network)]),
-            ),
-            Condition::includes(
-                column::OPTIONS,
-                Value::string_map([(option::REQUESTED_CHASSIS, chassis)]),
-            ),
-        ],
-        Some(vec![column::EXTERNAL_IDS.into()]),
-    )
-}
-
-/// The blocks the rows of [`chassis_ports`] are tagged with, lowest first.
-pub fn chassis_blocks(rows: &[Row]) -> Vec<IpNet> {
-    let mut blocks: Vec<IpNet> = rows
+/// The blocks `addresses` lie in, within the subnets of `pool`, lowest
+/// first: for the addresses of this chassis' pods, where it allocates first
+/// (its pods' addresses stay close together).
+pub fn blocks_of(addresses: &[IpAddr], pool: &Pool<'_>) -> Vec<IpNet> {
+    let mut blocks: Vec<IpNet> = addresses
         .iter()
-        .flat_map(|row| {
-            row.map(column::EXTERNAL_IDS)
-                .into_keys()
-                .filter_map(|key| key.strip_prefix(ids::BLOCK_PREFIX)?.parse().ok())
-                .collect::<Vec<IpNet>>()
+        .filter_map(|addr| {
+            let subnet = pool
+                .subnets
+                .iter()
+                .map(|s| s.cidr)
+                .find(|s| s.contains(addr))?;
+            Some(block_of(*addr, Some(subnet)))
         })
         .collect();
     blocks.sort();

@@ -2,7 +2,10 @@
 //! binds to the logical port through `external_ids:iface-id`.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
 
@@ -264,6 +267,34 @@ pub struct PluginInterface {
     pub sandbox: String,
     /// The interface name in that container.
     pub ifname: String,
+}
+
+/// The addresses of `network`'s pods on this chassis, from the interfaces
+/// the plugin plugged (`ip_addresses`): where the chassis allocates first.
+/// The local OVS is small, so this costs little however big the network.
+pub async fn network_addresses(ovs: &Client, network: &str) -> Result<Vec<IpAddr>, PluginError> {
+    let rows = ovs
+        .select(
+            OVS_DB,
+            table::INTERFACE,
+            vec![Condition::includes(
+                column::EXTERNAL_IDS,
+                Value::string_map([(ids::NETWORK, network)]),
+            )],
+            Some(vec![column::EXTERNAL_IDS.into()]),
+        )
+        .await
+        .map_err(|e| PluginError::ovsdb(format!("listing interfaces of network {network}"), e))?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| row.map(column::EXTERNAL_IDS).remove(iface::IP_ADDRESSES))
+        .flat_map(|list| {
+            list.split(',')
+                .filter_map(|cidr| cidr.parse::<IpNet>().ok())
+                .map(|net| net.addr())
+                .collect::<Vec<_>>()
+        })
+        .collect())
 }
 
 /// One interface's external_ids, when it exists.

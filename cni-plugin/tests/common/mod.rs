@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -244,11 +245,13 @@ impl Add {
         network: &Network,
         segment: &Segment,
     ) -> Result<LogicalPort, PluginError> {
+        let local_addresses = chassis_addresses(nb, &network.id.name, &self.chassis).await;
         let request = PortRequest {
             name: &self.name,
             network: &network.id.name,
             sandbox: &self.sandbox,
             chassis: &self.chassis,
+            local_addresses: &local_addresses,
             claim: self.claim.as_deref(),
             pod_namespace: self.namespace.as_deref(),
             nad: self.nad.as_deref(),
@@ -264,6 +267,39 @@ impl Add {
         };
         port::create_port(nb, &request).await
     }
+}
+
+/// What the chassis' OVS would tell the plugin: the addresses of the
+/// network's ports bound there (no OVS in this tier, so read from the NB).
+async fn chassis_addresses(nb: &Client, network: &str, chassis: &str) -> Vec<IpAddr> {
+    let rows = nb
+        .select(
+            NB_DB,
+            table::LOGICAL_SWITCH_PORT,
+            vec![
+                Condition::includes(
+                    column::EXTERNAL_IDS,
+                    Value::string_map([(ids::NETWORK, network)]),
+                ),
+                Condition::includes(
+                    column::OPTIONS,
+                    Value::string_map([(option::REQUESTED_CHASSIS, chassis)]),
+                ),
+            ],
+            Some(vec![column::ADDRESSES.into()]),
+        )
+        .await
+        .expect("read the chassis' ports");
+    rows.iter()
+        .flat_map(|row| row.strings(column::ADDRESSES))
+        .flat_map(|entry| {
+            entry
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|word| word.parse::<IpAddr>().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// The first address of a port, without prefix, as text.

@@ -8,6 +8,8 @@ pub mod ops;
 pub mod plan;
 pub mod record;
 
+use std::net::IpAddr;
+
 use conf::{MacAddr, StaticIp};
 use ipnet::IpNet;
 use ovsdb::{Client, Condition, Operation, Row, Value};
@@ -31,6 +33,9 @@ pub struct PortRequest<'a> {
     pub sandbox: &'a str,
     /// The chassis it runs on.
     pub chassis: &'a str,
+    /// The addresses of the network's pods on this chassis (from the local
+    /// OVS): the blocks they lie in are where allocation looks first.
+    pub local_addresses: &'a [IpAddr],
     /// The IPAM claim (`namespace/claim`) the port is reserved for.
     pub claim: Option<&'a str>,
     /// The Kubernetes pod's namespace; only a port of the same pod (same
@@ -76,7 +81,11 @@ pub struct LogicalPort {
 pub async fn create_port(nb: &Client, req: &PortRequest<'_>) -> Result<LogicalPort, PluginError> {
     let what = format!("creating logical switch port {}", req.name);
     let committed = txn::optimistic(nb, &what, |attempt| async move {
-        let snapshot = read_snapshot(nb, req).await?;
+        // Most ADDs make a new port: the first attempt does not look for
+        // one of the name (a scan of every logical port in OVSDB 3.1); if
+        // there is one, the insert breaks the name index and the retry
+        // reads it (a newer sandbox of the pod, a VM joining its claim).
+        let snapshot = read_snapshot(nb, req, attempt > 0).await?;
         // The first attempt takes the lowest free address; a retry after a
         // lost race one of the lowest few, so racing ADDs spread out.
         let choice = if attempt == 0 {
@@ -90,21 +99,25 @@ pub async fn create_port(nb: &Client, req: &PortRequest<'_>) -> Result<LogicalPo
     Ok(committed.outcome)
 }
 
-/// What an ADD reads: the switch, a port of the name, and, when it takes
-/// new addresses, the address blocks they may come from. Its cost depends
-/// on the blocks read, never on the size of the network.
-async fn read_snapshot(nb: &Client, req: &PortRequest<'_>) -> Result<Snapshot, PluginError> {
+/// What an ADD reads: the switch, a port of the name (`with_existing`),
+/// and, when it takes new addresses, the address blocks they may come from.
+/// What it reads depends on the blocks, never on the size of the network.
+async fn read_snapshot(
+    nb: &Client,
+    req: &PortRequest<'_>,
+    with_existing: bool,
+) -> Result<Snapshot, PluginError> {
     let dynamic = req.static_ips.is_empty() && !req.pool.subnets.is_empty();
-    let mut ops = vec![
-        Operation::select(
-            table::LOGICAL_SWITCH,
-            vec![Condition::eq(column::NAME, Value::string(&req.switch.name))],
-            Some(vec![column::UUID.into(), column::EXTERNAL_IDS.into()]),
-        ),
-        record::select(vec![Condition::eq(column::NAME, Value::string(req.name))]),
-    ];
-    if dynamic {
-        ops.push(address_blocks::chassis_ports(req.network, req.chassis));
+    let mut ops = vec![Operation::select(
+        table::LOGICAL_SWITCH,
+        vec![Condition::eq(column::NAME, Value::string(&req.switch.name))],
+        Some(vec![column::UUID.into(), column::EXTERNAL_IDS.into()]),
+    )];
+    if with_existing {
+        ops.push(record::select(vec![Condition::eq(
+            column::NAME,
+            Value::string(req.name),
+        )]));
     }
     let read = nb
         .transact(NB_DB, &ops)
@@ -120,7 +133,7 @@ async fn read_snapshot(nb: &Client, req: &PortRequest<'_>) -> Result<Snapshot, P
         return Ok(snapshot);
     }
     if dynamic {
-        let mine = address_blocks::chassis_blocks(read.get(2).map_or(&[][..], |r| &r.rows));
+        let mine = address_blocks::blocks_of(req.local_addresses, &req.pool);
         for subnet in req.pool.subnets {
             let candidates =
                 address_blocks::candidates(nb, req.network, &req.pool, subnet.cidr, &mine).await?;
