@@ -5,10 +5,11 @@
 # OVS/OVN for the sandbox; ping, ethtool, iperf3, nc for real packets; jq for
 # the scripts; the reference CNI plugins for the benchmark; openssl for the
 # TLS tests' certificates; busybox-static for the VM guests' DHCP client
-# (udhcpc) and isc-dhcp-client for their DHCPv6 client (dhclient -6).
+# (udhcpc) and isc-dhcp-client for their DHCPv6 client (dhclient -6); GNU time
+# for the scale benchmark's peak RSS per call.
 UDN_PACKAGES=(openvswitch-switch ovn-central ovn-host iproute2 iputils-ping
     ethtool iperf3 netcat-openbsd jq containernetworking-plugins procps openssl
-    busybox-static isc-dhcp-client)
+    busybox-static isc-dhcp-client time)
 
 # ensure_packages [PKG...]: apt-get install whichever are not installed
 # (all of UDN_PACKAGES without arguments).
