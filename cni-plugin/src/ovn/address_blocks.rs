@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use ovsdb::{Client, Condition, Operation, Row, Value};
+use ovsdb::{Client, Condition, OpResult, Operation, Row, Value};
 
 use super::port::record::{self, PortRecord};
 use crate::error::PluginError;
@@ -106,6 +106,23 @@ fn in_block(network: &str, block: IpNet) -> Condition {
     )
 }
 
+/// The select of `block`'s ports, whose result [`block_read`] reads.
+pub fn select_block(network: &str, block: IpNet) -> Operation {
+    record::select(vec![in_block(network, block)])
+}
+
+/// The ports of `block` from the result of [`select_block`].
+pub fn block_read(block: IpNet, result: &OpResult) -> BlockRead {
+    BlockRead {
+        block,
+        ports: result
+            .rows
+            .iter()
+            .filter_map(PortRecord::from_row)
+            .collect(),
+    }
+}
+
 /// Reads `blocks` of `network` in one round trip.
 pub async fn read_blocks(
     nb: &Client,
@@ -115,25 +132,15 @@ pub async fn read_blocks(
     if blocks.is_empty() {
         return Ok(Vec::new());
     }
-    let ops: Vec<Operation> = blocks
-        .iter()
-        .map(|block| record::select(vec![in_block(network, *block)]))
-        .collect();
+    let ops: Vec<Operation> = blocks.iter().map(|b| select_block(network, *b)).collect();
     let results = nb
         .transact(NB_DB, &ops)
         .await
         .map_err(|e| PluginError::ovsdb("reading address blocks", e))?;
     Ok(blocks
         .iter()
-        .zip(results)
-        .map(|(block, result)| BlockRead {
-            block: *block,
-            ports: result
-                .rows
-                .iter()
-                .filter_map(PortRecord::from_row)
-                .collect(),
-        })
+        .zip(&results)
+        .map(|(block, result)| block_read(*block, result))
         .collect())
 }
 
@@ -158,7 +165,8 @@ pub fn blocks_of(addresses: &[IpAddr], pool: &Pool<'_>) -> Vec<IpNet> {
 }
 
 /// The blocks of `subnet` to take a dynamic address from, best first: this
-/// chassis' blocks (`mine`) with room, else the first empty block with a
+/// chassis' blocks (`own`, already read) with room, else the first empty
+/// block with a
 /// usable address, else the first block of others with room. Empty blocks
 /// are found by counting rows without reading them, so the search reads
 /// little however full the network is; only borrowing, when no block is
@@ -169,15 +177,14 @@ pub async fn candidates(
     network: &str,
     pool: &Pool<'_>,
     subnet: IpNet,
-    mine: &[IpNet],
+    own: Vec<BlockRead>,
 ) -> Result<Vec<BlockRead>, PluginError> {
     let has_room = |read: &BlockRead| !pool.free_in(subnet, read.block, &read.used(), 1).is_empty();
-    let own: Vec<IpNet> = mine
-        .iter()
-        .copied()
-        .filter(|b| subnet.contains(b))
+    let own: Vec<BlockRead> = own
+        .into_iter()
+        .filter(|r| subnet.contains(&r.block))
         .collect();
-    let own = read_blocks(nb, network, &own).await?;
+    let mine: Vec<IpNet> = own.iter().map(|r| r.block).collect();
     if own.iter().any(has_room) {
         return Ok(own.into_iter().filter(has_room).collect());
     }

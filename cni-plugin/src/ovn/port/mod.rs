@@ -108,6 +108,13 @@ async fn read_snapshot(
     with_existing: bool,
 ) -> Result<Snapshot, PluginError> {
     let dynamic = req.static_ips.is_empty() && !req.pool.subnets.is_empty();
+    // This chassis' blocks (known from its own OVS) are read in the same
+    // round trip: an ADD that finds room there needs no other read.
+    let mine = if dynamic {
+        address_blocks::blocks_of(req.local_addresses, &req.pool)
+    } else {
+        Vec::new()
+    };
     let mut ops = vec![Operation::select(
         table::LOGICAL_SWITCH,
         vec![Condition::eq(column::NAME, Value::string(&req.switch.name))],
@@ -119,6 +126,11 @@ async fn read_snapshot(
             Value::string(req.name),
         )]));
     }
+    let blocks_from = ops.len();
+    ops.extend(
+        mine.iter()
+            .map(|block| address_blocks::select_block(req.network, *block)),
+    );
     let read = nb
         .transact(NB_DB, &ops)
         .await
@@ -126,17 +138,24 @@ async fn read_snapshot(
     let first_row = |i: usize| -> Option<Row> { read.get(i)?.rows.first().cloned() };
     let mut snapshot = Snapshot {
         switch: first_row(0),
-        existing: first_row(1).as_ref().and_then(PortRecord::from_row),
+        existing: with_existing
+            .then(|| first_row(1).as_ref().and_then(PortRecord::from_row))
+            .flatten(),
         ..Snapshot::default()
     };
     if !plan::needs_addresses(req, snapshot.existing.as_ref()) {
         return Ok(snapshot);
     }
     if dynamic {
-        let mine = address_blocks::blocks_of(req.local_addresses, &req.pool);
+        let own: Vec<BlockRead> = mine
+            .iter()
+            .zip(read.iter().skip(blocks_from))
+            .map(|(block, result)| address_blocks::block_read(*block, result))
+            .collect();
         for subnet in req.pool.subnets {
             let candidates =
-                address_blocks::candidates(nb, req.network, &req.pool, subnet.cidr, &mine).await?;
+                address_blocks::candidates(nb, req.network, &req.pool, subnet.cidr, own.clone())
+                    .await?;
             snapshot.dynamic.push((subnet.cidr, candidates));
         }
     } else {
