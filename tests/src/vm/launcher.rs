@@ -1,7 +1,7 @@
 //! The launcher pod's side: a linux bridge joining the plugin's interface
 //! and the guests' taps.
 
-use super::{BRIDGE, ip_in, must_in, tx_offload_off};
+use super::{BRIDGE, ip_in, ip_now, must_in, tx_offload_off};
 use crate::{net, process};
 
 /// A linux bridge `br0` in a launcher pod's namespace, holding the interface
@@ -86,6 +86,19 @@ impl LauncherBridge {
         );
         ip_in(&self.netns, &["link", "set", port, "master", BRIDGE]);
         ip_in(&self.netns, &["link", "set", port, "up"]);
+    }
+
+    /// Makes `port`, just moved into this namespace with its settings (TX
+    /// offload off, MTU) kept, a bridge port in one `ip` command: enslaved
+    /// and up, with MTU `mtu` if given.
+    pub fn enslave(&self, port: &str, mtu: Option<u64>) {
+        let mtu = mtu.map(|m| m.to_string());
+        let mut args = vec!["link", "set", port];
+        if let Some(mtu) = &mtu {
+            args.extend(["mtu", mtu.as_str()]);
+        }
+        args.extend(["master", BRIDGE, "up"]);
+        ip_now(&self.netns, &args);
     }
 }
 
