@@ -70,6 +70,12 @@ fn with_attachments(
         options.insert(option::REQUESTED_CHASSIS.into(), chassis.join(","));
     }
     if attachments.len() > 1 {
+        // Must stay: measured without it, every connection to a migrating
+        // VM was reset. Until its bridge is built, the target launcher's
+        // interface holds the VM's IP and MAC and answers the duplicated
+        // segments with RSTs; `rarp` keeps the port blocked there until the
+        // guest announces itself. So the plugin must not send a RARP itself
+        // either (BENCHMARKS.md, "Live migration gap").
         options.insert(option::ACTIVATION_STRATEGY.into(), "rarp".into());
     }
     (external_ids, options)
