@@ -12,10 +12,12 @@
 use std::future::Future;
 use std::io;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::net::{TcpStream, UnixStream};
 use tokio::time::Instant;
+
+use crate::Jitter;
 
 /// The first pause after a failed attempt; it doubles with each attempt.
 const FIRST_PAUSE: Duration = Duration::from_millis(5);
@@ -115,7 +117,7 @@ where
             return Err(given_up(error, attempt, started.elapsed()));
         }
         // The last attempt is made at the limit itself, not a pause before.
-        let pause = jitter.pause(attempt).min(limit - now);
+        let pause = pause(&mut jitter, attempt).min(limit - now);
         tracing::debug!(
             remote,
             attempt,
@@ -141,40 +143,15 @@ fn given_up(error: io::Error, attempts: u32, elapsed: Duration) -> io::Error {
     )
 }
 
-/// A cheap pseudo-random source (no rand crate): clock nanoseconds mixed
-/// with the pid, then xorshift. Only needs to differ between the many
-/// plugin processes that start at once, so their retries spread out.
-struct Jitter(u64);
-
-impl Jitter {
-    fn seeded() -> Jitter {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        // Never zero: xorshift would stay at zero.
-        Jitter(u64::from(nanos) ^ (u64::from(std::process::id()) << 32) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// The pause after failed attempt `attempt` (from 1): a ceiling that
-    /// doubles from [`FIRST_PAUSE`] up to [`MAX_PAUSE`], and a random time
-    /// between half of it and all of it. Not from zero ("full jitter"):
-    /// near-zero pauses would hammer a server that is already behind.
-    fn pause(&mut self, attempt: u32) -> Duration {
-        let doublings = attempt.saturating_sub(1).min(16);
-        let ceiling = FIRST_PAUSE.saturating_mul(1 << doublings).min(MAX_PAUSE);
-        let half = u64::try_from(ceiling.as_micros() / 2).unwrap_or(u64::MAX);
-        Duration::from_micros(half + self.next() % (half + 1))
-    }
+/// The pause after failed attempt `attempt` (from 1): a ceiling that
+/// doubles from [`FIRST_PAUSE`] up to [`MAX_PAUSE`], and a random time
+/// between half of it and all of it. Not from zero ("full jitter"):
+/// near-zero pauses would hammer a server that is already behind.
+fn pause(jitter: &mut Jitter, attempt: u32) -> Duration {
+    let doublings = attempt.saturating_sub(1).min(16);
+    let ceiling = FIRST_PAUSE.saturating_mul(1 << doublings).min(MAX_PAUSE);
+    let half = u64::try_from(ceiling.as_micros() / 2).unwrap_or(u64::MAX);
+    Duration::from_micros(half + jitter.next_u64() % (half + 1))
 }
 
 #[cfg(test)]
@@ -188,14 +165,14 @@ mod tests {
         for (attempt, ceiling_ms) in [(1, 5), (2, 10), (3, 20), (6, 160), (7, 200), (40, 200)] {
             let ceiling = Duration::from_millis(ceiling_ms);
             for _ in 0..100 {
-                let pause = jitter.pause(attempt);
+                let pause = pause(&mut jitter, attempt);
                 assert!(
                     pause >= ceiling / 2 && pause <= ceiling,
                     "{attempt}: {pause:?}"
                 );
             }
         }
-        let pauses: std::collections::HashSet<_> = (0..20).map(|_| jitter.pause(7)).collect();
+        let pauses: std::collections::HashSet<_> = (0..20).map(|_| pause(&mut jitter, 7)).collect();
         assert!(pauses.len() > 10, "not random: {pauses:?}");
     }
 

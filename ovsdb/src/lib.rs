@@ -64,6 +64,7 @@ mod error;
 mod framing;
 #[cfg(test)]
 mod hostile_input;
+mod jitter;
 mod monitor;
 mod operation;
 mod remote;
@@ -75,6 +76,7 @@ mod value;
 pub use client::Client;
 pub use error::Error;
 pub use framing::MAX_MESSAGE_BYTES;
+pub use jitter::Jitter;
 pub use monitor::Monitor;
 pub use operation::{Condition, Function, Mutation, Mutator, Operation};
 pub use remote::Remote;

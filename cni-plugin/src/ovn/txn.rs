@@ -5,9 +5,9 @@
 //! racing ADDs on many nodes spread out instead of colliding in lockstep.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use ovsdb::{Client, OpResult, Operation};
+use ovsdb::{Client, Jitter, OpResult, Operation};
 
 use crate::error::PluginError;
 use crate::vocabulary::NB_DB;
@@ -93,15 +93,7 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_micros(jitter() % (cap_ms * 1000 + 1))).await;
 }
 
-/// A cheap random number: clock nanoseconds mixed with the pid (xorshift).
+/// A cheap random number, different in each of the processes racing.
 pub fn jitter() -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let mut x = u64::from(nanos) ^ (u64::from(std::process::id()) << 32) | 1;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    x
+    Jitter::seeded().next_u64()
 }
