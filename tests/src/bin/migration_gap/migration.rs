@@ -189,11 +189,11 @@ fn announced(guest: &Guest) -> Vec<(String, Wall)> {
 /// the timeline: the paced stream's reads are its own receiver's, iperf3's
 /// those the guest's probe counted.
 fn add_samples(t: &mut Timeline, run: &Run, guest: Vec<Sample>, sender: Vec<Sample>) {
-    t.data_arrivals = probe::data_arrivals(&guest);
+    t.data_arrivals = probe::data_at(&guest, |s| s.rx_bytes);
     t.app_reads = match run.mode {
         Mode::Paced => run.stream_arrivals.clone(),
-        Mode::Iperf3 => probe::app_reads(&guest),
+        Mode::Iperf3 => probe::data_at(&guest, |s| s.app_bytes),
     };
     t.retransmits = probe::retransmits(&sender);
-    t.sender_sends = probe::data_sends(&sender);
+    t.sender_sends = probe::data_at(&sender, |s| s.tx_bytes);
 }

@@ -254,31 +254,13 @@ impl Drop for Probe {
 /// segment at MTU 1400 is ~1400 bytes; ARP, RARP, DHCP are under 400).
 pub const DATA_BYTES: u64 = 1000;
 
-/// Times at which data arrived (`rx_bytes` grew by at least
-/// [`DATA_BYTES`] since the previous sample).
-pub fn data_arrivals(samples: &[Sample]) -> Vec<Wall> {
+/// Times at which `counter` of the samples (`rx_bytes`: data arrived;
+/// `tx_bytes`: data left; `app_bytes`: the watched process read data) grew
+/// by at least [`DATA_BYTES`] since the previous sample.
+pub fn data_at(samples: &[Sample], counter: fn(&Sample) -> u64) -> Vec<Wall> {
     samples
         .windows(2)
-        .filter(|w| w[1].rx_bytes.saturating_sub(w[0].rx_bytes) >= DATA_BYTES)
-        .map(|w| w[1].at)
-        .collect()
-}
-
-/// Times at which the watched process read data (`rchar` grew by at
-/// least [`DATA_BYTES`]).
-pub fn app_reads(samples: &[Sample]) -> Vec<Wall> {
-    samples
-        .windows(2)
-        .filter(|w| w[1].app_bytes.saturating_sub(w[0].app_bytes) >= DATA_BYTES)
-        .map(|w| w[1].at)
-        .collect()
-}
-
-/// Times at which data left (`tx_bytes` grew by at least [`DATA_BYTES`]).
-pub fn data_sends(samples: &[Sample]) -> Vec<Wall> {
-    samples
-        .windows(2)
-        .filter(|w| w[1].tx_bytes.saturating_sub(w[0].tx_bytes) >= DATA_BYTES)
+        .filter(|w| counter(&w[1]).saturating_sub(counter(&w[0])) >= DATA_BYTES)
         .map(|w| w[1].at)
         .collect()
 }
