@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use conf::NodeConfig;
+use conf::{NetConf, NodeConfig};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
@@ -35,10 +35,12 @@ fn main() -> ExitCode {
         Ok(stdin) => stdin,
         Err(err) => return rejected(err, LATEST),
     };
+    // Decoded once: for the version of the answer, then for the request.
+    let conf = NetConf::from_slice(&stdin);
     if env.command == Command::Version {
-        return version_info(&stdin);
+        return version_info(conf.ok().as_ref());
     }
-    let reply_version = asked_version(&stdin).unwrap_or(LATEST);
+    let reply_version = conf.as_ref().ok().and_then(asked_version).unwrap_or(LATEST);
     let node = match node {
         Ok(node) => node,
         Err(err) => return rejected(err.into(), reply_version),
@@ -53,7 +55,10 @@ fn main() -> ExitCode {
             return rejected(PluginError::Io { context, source }, reply_version);
         }
     };
-    let outcome = match Request::new(&env, stdin, node.clone()) {
+    let request = conf
+        .map_err(PluginError::from)
+        .and_then(|conf| Request::new(&env, stdin, conf, node.clone()));
+    let outcome = match request {
         Ok((req, verb)) => {
             let span = tracing::info_span!("cni", command = env.command.as_str(),
                 container = %env.container_id, network = %req.id.name, ifname = %env.ifname);
@@ -94,9 +99,8 @@ fn read_stdin() -> Result<Vec<u8>, PluginError> {
 }
 
 /// The config's `cniVersion`, when it is one this plugin speaks.
-fn asked_version(stdin: &[u8]) -> Option<&'static str> {
-    let value: Value = serde_json::from_slice(stdin).ok()?;
-    let asked = value.get("cniVersion")?.as_str()?;
+fn asked_version(conf: &NetConf) -> Option<&'static str> {
+    let asked = conf.cni_version().ok()??;
     SUPPORTED_VERSIONS.iter().copied().find(|v| *v == asked)
 }
 
@@ -138,9 +142,9 @@ async fn dispatch(req: &Request, verb: Verb) -> Result<Option<Value>, PluginErro
 }
 
 /// VERSION: answers at the config's version when it names one we speak.
-fn version_info(stdin: &[u8]) -> ExitCode {
+fn version_info(conf: Option<&NetConf>) -> ExitCode {
     print_json(&json!({
-        "cniVersion": asked_version(stdin).unwrap_or(LATEST),
+        "cniVersion": conf.and_then(asked_version).unwrap_or(LATEST),
         "supportedVersions": SUPPORTED_VERSIONS,
     }));
     ExitCode::SUCCESS

@@ -57,9 +57,9 @@ impl Request {
     pub fn new(
         env: &CniEnv,
         stdin: Vec<u8>,
+        conf: NetConf,
         node: NodeConfig,
     ) -> Result<(Request, Verb), PluginError> {
-        let conf = NetConf::from_slice(&stdin)?;
         let cni_version = conf.cni_version()?.unwrap_or_default();
         version::require(&cni_version, env.command.as_str())?;
         let cni_args = CniArgs::parse(&env.args)?;

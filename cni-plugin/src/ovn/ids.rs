@@ -103,7 +103,7 @@ mod tests {
     use super::*;
     use crate::cni::env::CniEnv;
     use crate::request::Verb;
-    use conf::NodeConfig;
+    use conf::{NetConf, NodeConfig};
     use std::collections::BTreeMap;
 
     fn request(cni_args: &str, json: &str) -> Request {
@@ -126,8 +126,13 @@ mod tests {
             ..env
         };
         let json = format!(r#"{{"cniVersion":"1.1.0",{}"#, &json[1..]);
-        let (req, verb) =
-            Request::new(&env, json.into_bytes(), NodeConfig::default()).expect("request");
+        let (req, verb) = Request::new(
+            &env,
+            json.clone().into_bytes(),
+            NetConf::from_slice(json.as_bytes()).expect("json"),
+            NodeConfig::default(),
+        )
+        .expect("request");
         assert!(matches!(verb, Verb::Add(..)));
         req
     }
