@@ -191,7 +191,8 @@ async fn a_write_planned_on_a_stale_snapshot_is_retried_on_a_fresh_one() {
                 // read and its write.
                 Add::pod("eng_intruder", "n1").run(other, net, seg).await?;
             }
-            let seen: BTreeSet<String> = read[0].used().iter().map(ToString::to_string).collect();
+            let seen: BTreeSet<String> =
+                read[0].used(None).iter().map(ToString::to_string).collect();
             Ok(Step::Write(vec![read[0].wait("eng")], seen))
         }
     })

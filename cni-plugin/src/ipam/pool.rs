@@ -114,11 +114,16 @@ impl Pool<'_> {
         if self.subnets.is_empty() {
             return Ok(IpNet::from(ip.addr));
         }
+        self.subnet_of(ip.addr)
+            .ok_or_else(|| unavailable(ip, "outside the network's subnets"))
+    }
+
+    /// The subnet of the pool that holds `addr`, if any.
+    pub fn subnet_of(&self, addr: IpAddr) -> Option<IpNet> {
         self.subnets
             .iter()
             .map(|s| s.cidr)
-            .find(|cidr| cidr.contains(&ip.addr))
-            .ok_or_else(|| unavailable(ip, "outside the network's subnets"))
+            .find(|cidr| cidr.contains(&addr))
     }
 
     /// Network address, IPv4 broadcast, and the gateway on primary networks.

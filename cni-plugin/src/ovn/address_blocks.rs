@@ -35,9 +35,14 @@ const PROBE_BATCH: usize = 16;
 /// empty block long before, a full IPv4 /16 has 1024.
 const MAX_PROBED_BLOCKS: usize = 4096;
 
+/// The block `addr` lies in, within the subnet of `pool` that holds it.
+pub fn block_in(addr: IpAddr, pool: &Pool<'_>) -> IpNet {
+    block_of(addr, pool.subnet_of(addr))
+}
+
 /// The block `addr` lies in: within `subnet` (the network's subnet holding
 /// it; none on a network without subnets), cut at /26 or /120.
-pub fn block_of(addr: IpAddr, subnet: Option<IpNet>) -> IpNet {
+fn block_of(addr: IpAddr, subnet: Option<IpNet>) -> IpNet {
     let block = if addr.is_ipv4() {
         BLOCK_PREFIX_V4
     } else {
@@ -53,13 +58,6 @@ pub fn block_key(block: IpNet) -> String {
     format!("{}{block}", ids::BLOCK_PREFIX)
 }
 
-/// The blocks a port is tagged with.
-pub fn tagged_blocks(port: &PortRecord) -> impl Iterator<Item = IpNet> + '_ {
-    port.external_ids
-        .keys()
-        .filter_map(|key| key.strip_prefix(ids::BLOCK_PREFIX)?.parse().ok())
-}
-
 /// One block of a network, and its ports as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockRead {
@@ -70,10 +68,12 @@ pub struct BlockRead {
 }
 
 impl BlockRead {
-    /// The addresses its ports hold.
-    pub fn used(&self) -> HashSet<IpAddr> {
+    /// The addresses its ports hold, but those of the port named `except`
+    /// (one an ADD is replacing, whose addresses it may keep).
+    pub fn used(&self, except: Option<&str>) -> HashSet<IpAddr> {
         self.ports
             .iter()
+            .filter(|p| Some(p.name.as_str()) != except)
             .flat_map(|p| p.ips.iter().copied())
             .collect()
     }
@@ -150,14 +150,7 @@ pub async fn read_blocks(
 pub fn blocks_of(addresses: &[IpAddr], pool: &Pool<'_>) -> Vec<IpNet> {
     let mut blocks: Vec<IpNet> = addresses
         .iter()
-        .filter_map(|addr| {
-            let subnet = pool
-                .subnets
-                .iter()
-                .map(|s| s.cidr)
-                .find(|s| s.contains(addr))?;
-            Some(block_of(*addr, Some(subnet)))
-        })
+        .filter_map(|addr| Some(block_of(*addr, Some(pool.subnet_of(*addr)?))))
         .collect();
     blocks.sort();
     blocks.dedup();
@@ -179,7 +172,11 @@ pub async fn candidates(
     subnet: IpNet,
     own: Vec<BlockRead>,
 ) -> Result<Vec<BlockRead>, PluginError> {
-    let has_room = |read: &BlockRead| !pool.free_in(subnet, read.block, &read.used(), 1).is_empty();
+    let has_room = |read: &BlockRead| {
+        !pool
+            .free_in(subnet, read.block, &read.used(None), 1)
+            .is_empty()
+    };
     let own: Vec<BlockRead> = own
         .into_iter()
         .filter(|r| subnet.contains(&r.block))

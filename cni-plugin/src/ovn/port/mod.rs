@@ -16,7 +16,7 @@ use ovsdb::{Client, Condition, Operation, Row, Value};
 
 use self::plan::Snapshot;
 use self::record::{PortRecord, find_port};
-use super::address_blocks::{self, BlockRead, block_of};
+use super::address_blocks::{self, BlockRead, block_in};
 use super::txn::{self, jitter};
 use crate::error::PluginError;
 use crate::ipam::Pool;
@@ -169,15 +169,7 @@ async fn static_blocks(nb: &Client, req: &PortRequest<'_>) -> Result<Vec<BlockRe
     let mut blocks: Vec<IpNet> = req
         .static_ips
         .iter()
-        .map(|ip| {
-            let subnet = req
-                .pool
-                .subnets
-                .iter()
-                .map(|s| s.cidr)
-                .find(|s| s.contains(&ip.addr));
-            block_of(ip.addr, subnet)
-        })
+        .map(|ip| block_in(ip.addr, &req.pool))
         .collect();
     blocks.sort();
     blocks.dedup();

@@ -15,7 +15,7 @@ use super::record::{Attachment, PortRecord};
 use super::{LogicalPort, PortRequest};
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
-use crate::ovn::address_blocks::{BlockRead, block_key, block_of};
+use crate::ovn::address_blocks::{BlockRead, block_in, block_key};
 use crate::ovn::check_owner;
 use crate::ovn::txn::Step;
 use crate::vocabulary::{column, ids, table};
@@ -183,13 +183,7 @@ fn allocate<'s>(
     snap: &'s Snapshot,
     choice: usize,
 ) -> Result<(Vec<IpNet>, Vec<&'s BlockRead>), PluginError> {
-    let used_in = |read: &BlockRead| -> HashSet<IpAddr> {
-        read.ports
-            .iter()
-            .filter(|p| p.name != req.name)
-            .flat_map(|p| p.ips.iter().copied())
-            .collect()
-    };
+    let used_in = |read: &BlockRead| read.used(Some(req.name));
     if !req.static_ips.is_empty() {
         let used: HashSet<IpAddr> = snap.statics.iter().flat_map(used_in).collect();
         let addresses = req.pool.claim_statics(&used, req.static_ips)?;
@@ -228,10 +222,8 @@ fn kept_addresses(req: &PortRequest<'_>, old: &PortRecord) -> Result<Vec<IpNet>,
             }
             let prefix = req
                 .pool
-                .subnets
-                .iter()
-                .find(|s| s.cidr.contains(ip))
-                .map_or(if ip.is_ipv4() { 32 } else { 128 }, |s| s.cidr.prefix_len());
+                .subnet_of(*ip)
+                .map_or(if ip.is_ipv4() { 32 } else { 128 }, |s| s.prefix_len());
             IpNet::new(*ip, prefix).map_err(|e| PluginError::AddressUnavailable(e.to_string()))
         })
         .collect()
@@ -241,15 +233,7 @@ fn kept_addresses(req: &PortRequest<'_>, old: &PortRecord) -> Result<Vec<IpNet>,
 fn block_tags(req: &PortRequest<'_>, addresses: &[IpNet]) -> Vec<(String, String)> {
     addresses
         .iter()
-        .map(|a| {
-            let subnet = req
-                .pool
-                .subnets
-                .iter()
-                .map(|s| s.cidr)
-                .find(|s| s.contains(&a.addr()));
-            (block_key(block_of(a.addr(), subnet)), "true".to_owned())
-        })
+        .map(|a| (block_key(block_in(a.addr(), &req.pool)), "true".to_owned()))
         .collect()
 }
 
