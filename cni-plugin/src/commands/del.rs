@@ -9,7 +9,7 @@
 use conf::NodeConfig;
 use netns::{Handle, Netns};
 
-use super::teardown::{Parts, remove_host_veth, teardown};
+use super::teardown::{Parts, teardown};
 use crate::cni::env::{CniEnv, Command};
 use crate::error::PluginError;
 use crate::ipam::delegate;
@@ -45,16 +45,12 @@ pub async fn del_local(env: &CniEnv, node: &NodeConfig) -> Result<(), PluginErro
     let host = Handle::new(&Netns::current()?)?;
     let host_ifname = conf::host_veth_name(&env.container_id, &env.ifname);
     let mut errors = Vec::new();
-    match connect_ovs(node).await {
-        Ok(ovs) => {
-            if let Err(e) = crate::ovn::ovs::delete_port(&ovs, &host_ifname).await {
-                errors.push(e);
-            }
-        }
-        Err(e) => errors.push(e),
-    }
-    if let Err(e) = remove_host_veth(&host, &host_ifname).await {
-        errors.push(e);
-    }
+    let ovs = connect_ovs(node).await.map_err(|e| errors.push(e)).ok();
+    let parts = Parts {
+        host_ifname: &host_ifname,
+        lsp: "",
+        sandbox: &env.container_id,
+    };
+    errors.extend(teardown(None, ovs.as_ref(), &host, &parts).await);
     PluginError::from_all(errors)
 }

@@ -1,7 +1,7 @@
 //! GC: removes this network's attachments on this chassis that the runtime
 //! no longer lists in `cni.dev/valid-attachments`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use conf::ValidAttachment;
 use netns::{Handle, Netns};
@@ -11,7 +11,6 @@ use crate::error::PluginError;
 use crate::ovn::ovs;
 use crate::ovn::port::{self, record};
 use crate::request::Request;
-use crate::vocabulary::{ids as keys, iface};
 
 /// Runs GC.
 pub async fn gc(req: &Request) -> Result<(), PluginError> {
@@ -22,37 +21,23 @@ pub async fn gc(req: &Request) -> Result<(), PluginError> {
         .into_iter()
         .map(|a| (a.container_id, a.ifname))
         .collect();
-    let is_valid = |ids: &BTreeMap<String, String>| {
-        let key = (
-            ids.get(keys::SANDBOX).cloned().unwrap_or_default(),
-            ids.get(keys::POD_IF_NAME).cloned().unwrap_or_default(),
-        );
-        valid.contains(&key)
-    };
     let host = Handle::new(&Netns::current()?)?;
     let (nb_client, ovs_client) = tokio::try_join!(req.connect_nb(), req.connect_ovs())?;
     let node = ovs::read_node(&ovs_client, &req.node.bridge, req.node.chassis.as_deref()).await?;
 
     let mut errors = Vec::new();
-    for (name, ids) in ovs::network_interfaces(&ovs_client, &req.id).await? {
-        if is_valid(&ids) {
-            continue;
-        }
-        let sandbox = ids.get(keys::SANDBOX).map_or("", String::as_str);
-        let ifname = ids.get(keys::POD_IF_NAME).map_or("", String::as_str);
-        // Only a port named as the plugin names that attachment's host end
-        // is the plugin's: a row that merely carries the network's ids
-        // never gets a link deleted.
-        if name != conf::host_veth_name(sandbox, ifname) {
-            tracing::warn!(step = "gc", port = %name, "OVS port tagged with this network but not named by the plugin: left alone");
+    // Only ports named as the plugin names an attachment's host end: a row
+    // that merely carries the network's ids never gets a link deleted.
+    for interface in ovs::plugin_interfaces(&ovs_client, Some(&req.id)).await? {
+        if valid.contains(&(interface.sandbox.clone(), interface.ifname.clone())) {
             continue;
         }
         let parts = Parts {
-            host_ifname: &name,
-            lsp: ids.get(iface::IFACE_ID).map_or("", String::as_str),
-            sandbox,
+            host_ifname: &interface.name,
+            lsp: &interface.lsp,
+            sandbox: &interface.sandbox,
         };
-        tracing::info!(step = "gc", port = %name, "removing stale attachment");
+        tracing::info!(step = "gc", port = %interface.name, "removing stale attachment");
         errors.extend(teardown(Some(&nb_client), Some(&ovs_client), &host, &parts).await);
     }
     // Logical ports whose OVS side is already gone (node crash, lost DEL).

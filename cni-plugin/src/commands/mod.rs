@@ -12,7 +12,7 @@ pub use check::check;
 pub use del::{del, del_local};
 pub use gc::gc;
 pub use status::status;
-pub use teardown::remove_host_veth;
+pub use teardown::{Parts, teardown};
 
 use std::path::Path;
 

@@ -58,7 +58,7 @@ pub async fn teardown(
 
 /// Deletes the host end `name` if it is a veth; a link of another kind
 /// that took the name is never the plugin's to delete: left, with a warning.
-pub async fn remove_host_veth(host: &Handle, name: &str) -> Result<bool, PluginError> {
+async fn remove_host_veth(host: &Handle, name: &str) -> Result<bool, PluginError> {
     match host.delete_veth(name).await {
         Err(e @ netns::Error::NotAVeth { .. }) => {
             tracing::warn!(step = "teardown", "{e}");

@@ -196,45 +196,24 @@ pub fn is_installed(row: &Row) -> bool {
         == Some("true")
 }
 
-/// Interfaces of one network on this node, by name, with their external_ids.
-pub async fn network_interfaces(
+/// The interfaces of this node's OVS that the plugin made, of `network`
+/// (of its NAD, when the config names one) or of every network: named as
+/// the plugin names an attachment's host end (from its `sandbox` and
+/// `pod-if-name`) and bound to a logical port (`iface-id`). A row that
+/// merely carries the plugin's ids is never taken for one of its own.
+pub async fn plugin_interfaces(
     ovs: &Client,
-    network: &conf::NetworkId,
-) -> Result<Vec<(String, BTreeMap<String, String>)>, PluginError> {
+    network: Option<&conf::NetworkId>,
+) -> Result<Vec<PluginInterface>, PluginError> {
+    let conditions = network
+        .map(|n| Condition::includes(column::EXTERNAL_IDS, super::attachment_ids(n)))
+        .into_iter()
+        .collect();
     let rows = ovs
         .select(
             OVS_DB,
             table::INTERFACE,
-            vec![Condition::includes(
-                column::EXTERNAL_IDS,
-                super::attachment_ids(network),
-            )],
-            Some(vec![column::NAME.into(), column::EXTERNAL_IDS.into()]),
-        )
-        .await
-        .map_err(|e| {
-            PluginError::ovsdb(format!("listing interfaces of network {}", network.name), e)
-        })?;
-    Ok(rows
-        .iter()
-        .filter_map(|row| {
-            Some((
-                row.str(column::NAME)?.to_owned(),
-                row.map(column::EXTERNAL_IDS),
-            ))
-        })
-        .collect())
-}
-
-/// Every interface of this node's OVS that the plugin made: named as the
-/// plugin names an attachment's host end (from its `sandbox` and
-/// `pod-if-name`) and bound to a logical port (`iface-id`).
-pub async fn plugin_interfaces(ovs: &Client) -> Result<Vec<PluginInterface>, PluginError> {
-    let rows = ovs
-        .select(
-            OVS_DB,
-            table::INTERFACE,
-            vec![],
+            conditions,
             Some(vec![column::NAME.into(), column::EXTERNAL_IDS.into()]),
         )
         .await
@@ -250,8 +229,12 @@ pub async fn plugin_interfaces(ovs: &Client) -> Result<Vec<PluginInterface>, Plu
                 ifname: ids.remove(ids::POD_IF_NAME)?,
                 name,
             };
-            (interface.name == conf::host_veth_name(&interface.sandbox, &interface.ifname))
-                .then_some(interface)
+            if interface.name != conf::host_veth_name(&interface.sandbox, &interface.ifname) {
+                tracing::warn!(port = %interface.name,
+                    "OVS port with the plugin's ids but not named by the plugin: left alone");
+                return None;
+            }
+            Some(interface)
         })
         .collect())
 }

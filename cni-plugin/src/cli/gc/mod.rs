@@ -12,10 +12,10 @@ use conf::NodeConfig;
 use netns::{Handle, Netns};
 use ovsdb::Client;
 
-use crate::commands::remove_host_veth;
+use crate::commands::{Parts, teardown};
 use crate::error::PluginError;
 use crate::ovn::ovs;
-use crate::ovn::port::{self, record};
+use crate::ovn::port::record;
 use crate::request::{connect_nb, connect_ovs};
 use plan::{Leak, Snapshot, plan};
 
@@ -49,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let nb = connect_nb(&node).await?;
         let snapshot = Snapshot {
             veths: host.list_veths_with_prefix("udn").await?,
-            interfaces: ovs::plugin_interfaces(&ovs).await?,
+            interfaces: ovs::plugin_interfaces(&ovs, None).await?,
             ports: record::pod_ports(&nb).await?,
         };
         let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
@@ -82,25 +82,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })
 }
 
-/// Removes one leak, through the same guarded steps as DEL: a logical port
-/// goes only while the leaked sandbox still owns it.
+/// Removes one leak through DEL's teardown, given only the pieces that are
+/// leaked: a logical port goes only while the leaked sandbox still owns it.
 async fn remove(nb: &Client, ovs: &Client, host: &Handle, leak: &Leak) -> Result<(), PluginError> {
-    match leak {
+    let (nb, ovs, parts) = match leak {
         Leak::LogicalPort {
             lsp,
             sandbox,
             host_veth,
-        } => {
-            port::delete_port(nb, lsp, sandbox).await?;
-            remove_host_veth(host, host_veth).await?;
-        }
-        Leak::OvsPort { name, .. } => {
-            ovs::delete_port(ovs, name).await?;
-            remove_host_veth(host, name).await?;
-        }
-        Leak::Veth { name } => {
-            remove_host_veth(host, name).await?;
-        }
-    }
-    Ok(())
+        } => (
+            Some(nb),
+            Some(ovs),
+            Parts {
+                host_ifname: host_veth,
+                lsp,
+                sandbox,
+            },
+        ),
+        Leak::OvsPort { name, sandbox, .. } => (
+            None,
+            Some(ovs),
+            Parts {
+                host_ifname: name,
+                lsp: "",
+                sandbox,
+            },
+        ),
+        Leak::Veth { name } => (
+            None,
+            None,
+            Parts {
+                host_ifname: name,
+                lsp: "",
+                sandbox: "",
+            },
+        ),
+    };
+    PluginError::from_all(teardown(nb, ovs, host, &parts).await)
 }
