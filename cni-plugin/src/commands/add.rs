@@ -19,14 +19,13 @@ use crate::cni::args::StaticAddressing;
 use crate::cni::env::Command;
 use crate::cni::result::{AddResult, mac_text};
 use crate::error::PluginError;
-use crate::ipam::Pool;
 use crate::ipam::delegate::{self, Delegated};
 use crate::ovn::ovs::{self, NodeInfo};
 use crate::ovn::port::claim;
 use crate::ovn::port::{self, LogicalPort, PortRequest};
 use crate::ovn::{dhcp, ids, segment};
 use crate::request::Request;
-use crate::topology::Segment;
+use crate::topology::{self, Segment};
 
 /// Runs ADD and returns the CNI result.
 pub async fn add(
@@ -39,7 +38,7 @@ pub async fn add(
         .netns
         .as_deref()
         .ok_or_else(|| PluginError::Environment("CNI_NETNS is required for ADD".into()))?;
-    check_static_addresses(network, addressing)?;
+    topology::check_static_addresses(network, &addressing.ips)?;
     let ipam_plugin = network.ipam_plugin.as_deref();
     let pod_ns = open_pod_netns(netns_path)?;
     let pod = Handle::new(&pod_ns)?;
@@ -114,28 +113,6 @@ pub async fn add(
             Err(err)
         }
     }
-}
-
-/// Static addresses are refused before anything is contacted when the
-/// network's subnets already say they can never be had: outside every
-/// subnet, excluded, or (on layer2 and localnet, whose pool is the
-/// network's) reserved. Whether one is free is for the allocation to say.
-fn check_static_addresses(
-    network: &Network,
-    addressing: &StaticAddressing,
-) -> Result<(), PluginError> {
-    let pool = Pool {
-        subnets: &network.subnets,
-        excludes: &network.exclude_subnets,
-        reserve_gateway: network.role == Role::Primary,
-    };
-    for ip in &addressing.ips {
-        match network.topology {
-            Topology::Layer3 => pool.check_inside(ip)?,
-            Topology::Layer2 | Topology::Localnet => pool.check_static(ip)?,
-        };
-    }
-    Ok(())
 }
 
 /// Six random bytes from the OS for a MAC without addresses.

@@ -9,7 +9,7 @@ mod localnet;
 
 use std::net::IpAddr;
 
-use conf::{Network, Subnet, Topology as Kind};
+use conf::{Network, StaticIp, Subnet, Topology as Kind};
 use ipnet::IpNet;
 
 use crate::error::PluginError;
@@ -81,8 +81,8 @@ impl Segment {
         }
         addresses
             .iter()
-            .filter_map(|a| self.subnets.iter().find(|s| s.cidr.contains(&a.addr())))
-            .map(|s| gateway(s.cidr))
+            .filter_map(|a| self.pool().subnet_of(a.addr()))
+            .map(gateway)
             .collect()
     }
 
@@ -114,6 +114,27 @@ pub fn segment(network: &Network, chassis: &str, node_subnets: &[IpNet]) -> Segm
         Kind::Localnet => localnet::segment(network),
         Kind::Layer3 => layer3::segment(network, chassis, node_subnets),
     }
+}
+
+/// Refuses, before anything is contacted, static addresses the network's
+/// subnets already rule out: outside every subnet, excluded, or (on layer2
+/// and localnet, whose pool is the network's) reserved. A layer3 chassis'
+/// node subnet is carved later, so there only the network's subnets count
+/// now. Whether an address is free is for the allocation to say.
+pub fn check_static_addresses(network: &Network, ips: &[StaticIp]) -> Result<(), PluginError> {
+    let network_pool = Pool {
+        subnets: &network.subnets,
+        excludes: &network.exclude_subnets,
+        reserve_gateway: false,
+    };
+    let segment = segment(network, "", &[]);
+    for ip in ips {
+        match network.topology {
+            Kind::Layer3 => network_pool.check_inside(ip)?,
+            Kind::Layer2 | Kind::Localnet => segment.pool().check_static(ip)?,
+        };
+    }
+    Ok(())
 }
 
 /// Refuses a network this chassis cannot carry: a localnet network whose
