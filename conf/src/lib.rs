@@ -5,6 +5,7 @@
 
 mod address;
 mod error;
+mod gateway;
 mod mac;
 pub mod name_rules;
 mod netconf;
@@ -15,6 +16,7 @@ mod subnet;
 
 pub use address::{StaticIp, special_range};
 pub use error::{ConfError, shown};
+pub use gateway::{Gateway, overlapping_default_subnet};
 pub use mac::{MacAddr, mac_for_addresses, parse_unicast_mac, random_local_mac};
 pub use netconf::{MAX_CONFIG_BYTES, NetConf, RuntimeConfig, ValidAttachment};
 pub use network::{DEFAULT_MTU, Network, NetworkId, Role, Topology, ipam_plugin};

@@ -8,8 +8,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::gateway::{Gateway, validate_default_network_subnets};
 use crate::{ConfError, name_rules};
 
 /// Default location of the node config.
@@ -20,7 +22,7 @@ pub const NODE_CONFIG_ENV: &str = "OVN_UDN_CNI_NODE_CONFIG";
 const MAX_NODE_CONFIG_BYTES: u64 = 1 << 20;
 
 /// Every key of the node config: node settings, refused in network configs.
-pub const NODE_KEYS: [&str; 11] = [
+pub const NODE_KEYS: [&str; 13] = [
     "nbAddress",
     "ovsAddress",
     "bridge",
@@ -32,6 +34,8 @@ pub const NODE_KEYS: [&str; 11] = [
     "logStderr",
     "logMaxBytes",
     "logMaxFiles",
+    "gateway",
+    "defaultNetworkSubnets",
 ];
 
 /// Range of `readyTimeout`, seconds.
@@ -81,6 +85,11 @@ pub struct NodeConfig {
     pub log_max_bytes: u64,
     /// Rotated log files kept (`<logFile>.1` ... `.N`).
     pub log_max_files: u32,
+    /// Egress for primary networks; `None`: this chassis has none.
+    pub gateway: Option<Gateway>,
+    /// The default network's subnets (pod, service, node CIDRs) that stay
+    /// routed through `eth0` when a primary UDN follows the default network.
+    pub default_network_subnets: Vec<IpNet>,
 }
 
 impl Default for NodeConfig {
@@ -97,6 +106,8 @@ impl Default for NodeConfig {
             log_stderr: false,
             log_max_bytes: 10 << 20,
             log_max_files: 5,
+            gateway: None,
+            default_network_subnets: Vec::new(),
         }
     }
 }
@@ -182,7 +193,10 @@ impl NodeConfig {
                 format!("{} is not in 1-100", self.log_max_files),
             ));
         }
-        Ok(())
+        if let Some(gateway) = &self.gateway {
+            gateway.validate()?;
+        }
+        validate_default_network_subnets(&self.default_network_subnets)
     }
 
     /// [`NodeConfig::ready_timeout`] as a duration.
@@ -215,6 +229,8 @@ fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     fn temp_dir(tag: &str) -> PathBuf {
@@ -255,6 +271,62 @@ mod tests {
             (r#"{"chassis":"a b"}"#, "`chassis`"),
             (r#"{"tls":{"privateKey":"/k"}}"#, "tls"),
             (r#"{"nbAdress":"unix:/x"}"#, "nbAdress"),
+            (
+                r#"{"gateway":{"address":"172.20.0.11/16"}}"#,
+                "physicalNetworkName",
+            ),
+            (
+                r#"{"gateway":{"physicalNetworkName":"p","address":"172.20.0.11"}}"#,
+                "gateway.address",
+            ),
+            (
+                r#"{"gateway":{"physicalNetworkName":"p","address":"172.20.0.0/16"}}"#,
+                "`gateway.address`",
+            ),
+            (
+                r#"{"gateway":{"physicalNetworkName":"p","address":"172.20.0.1/31"}}"#,
+                "`gateway.address`",
+            ),
+            (
+                r#"{"gateway":{"physicalNetworkName":"p","address":"fd20::11/64"}}"#,
+                "gateway.address",
+            ),
+            (
+                r#"{"gateway":{"physicalNetworkName":"p","address":"169.254.0.11/16"}}"#,
+                "`gateway.address`",
+            ),
+            (
+                r#"{"gateway":{"physicalNetworkName":"a,b","address":"172.20.0.11/16"}}"#,
+                "`gateway.physicalNetworkName`",
+            ),
+            (
+                r#"{"gateway":{"physicalNetworkName":"p","address":"172.20.0.11/16","nextHop":"10.0.0.1"}}"#,
+                "`gateway.nextHop`",
+            ),
+            (
+                r#"{"gateway":{"physicalNetworkName":"p","address":"172.20.0.11/16","nextHop":"172.20.0.11"}}"#,
+                "`gateway.nextHop`",
+            ),
+            (
+                r#"{"gateway":{"physicalNetworkName":"p","address":"172.20.0.11/16","via":"172.20.0.1"}}"#,
+                "via",
+            ),
+            (
+                r#"{"defaultNetworkSubnets":["10.128.0.0/14","0.0.0.0/0"]}"#,
+                "`defaultNetworkSubnets[1]`",
+            ),
+            (
+                r#"{"defaultNetworkSubnets":["10.128.0.1/14"]}"#,
+                "`defaultNetworkSubnets[0]`",
+            ),
+            (
+                r#"{"defaultNetworkSubnets":["127.0.0.0/8"]}"#,
+                "`defaultNetworkSubnets[0]`",
+            ),
+            (
+                r#"{"defaultNetworkSubnets":"10.128.0.0/14"}"#,
+                "defaultNetworkSubnets",
+            ),
         ] {
             let err = NodeConfig::from_slice(json.as_bytes()).expect_err(json);
             assert!(err.contains(needle), "{json}: {err}");
@@ -262,8 +334,29 @@ mod tests {
     }
 
     #[test]
+    fn gateway_and_default_subnets_are_read() {
+        let node = NodeConfig::from_slice(
+            br#"{"gateway":{"physicalNetworkName":"physnet","address":"172.20.0.11/16","nextHop":"172.20.0.1"},
+                "defaultNetworkSubnets":["10.128.0.0/14","172.30.0.0/16"]}"#,
+        )
+        .expect("valid");
+        let gateway = node.gateway.expect("gateway");
+        assert_eq!(gateway.address.to_string(), "172.20.0.11/16");
+        assert_eq!(gateway.next_hop, Some(Ipv4Addr::new(172, 20, 0, 1)));
+        assert_eq!(node.default_network_subnets.len(), 2);
+    }
+
+    #[test]
     fn node_keys_are_exactly_the_config_keys() {
-        let value = serde_json::to_value(NodeConfig::default()).expect("serialise");
+        let node = NodeConfig {
+            gateway: Some(Gateway {
+                physical_network_name: "physnet".into(),
+                address: "172.20.0.11/16".parse().expect("cidr"),
+                next_hop: None,
+            }),
+            ..NodeConfig::default()
+        };
+        let value = serde_json::to_value(node).expect("serialise");
         let mut keys: Vec<&str> = value
             .as_object()
             .expect("object")
