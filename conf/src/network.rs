@@ -1,11 +1,11 @@
 //! A validated network: what the verbs act on.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::subnet::{overlaps, parse_cidr, split_list};
-use crate::{ConfError, NetConf, Subnet, name_rules, shown};
+use crate::{ConfError, NetConf, Subnet, name_rules, shown, special_range};
 
 /// The `type` values this plugin answers to: its own, and ovn-kubernetes'
 /// so that existing NetworkAttachmentDefinitions work unchanged.
@@ -112,6 +112,9 @@ pub struct Network {
     pub dns_servers: Vec<IpAddr>,
     /// The delegated IPAM plugin (`ipam.type`), if addressing is delegated.
     pub ipam_plugin: Option<String>,
+    /// The IPv4 subnet joining a primary network's router to its chassis'
+    /// gateway routers (`joinSubnet`, as in ovn-kubernetes).
+    pub join_subnet: Ipv4Net,
 }
 
 impl Network {
@@ -222,6 +225,12 @@ impl Network {
             None => id.name.clone(),
         };
         let dns_servers = parse_dns(conf.get_at(&["dns", "nameservers"])?.unwrap_or_default())?;
+        // Only a primary network has routers to join; ovn-kubernetes' NADs
+        // carry the key on secondary ones too.
+        let join_subnet = match role {
+            Role::Primary => parse_join_subnet(conf.get("joinSubnet")?, &subnets)?,
+            Role::Secondary => DEFAULT_JOIN_SUBNET,
+        };
         Ok(Network {
             id,
             topology,
@@ -233,8 +242,54 @@ impl Network {
             physical_network_name,
             dns_servers,
             ipam_plugin,
+            join_subnet,
         })
     }
+}
+
+/// ovn-kubernetes' join subnet of user-defined networks.
+pub const DEFAULT_JOIN_SUBNET: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(100, 65, 0, 0), 16);
+
+/// `joinSubnet`: its IPv4 CIDR (egress is IPv4; an IPv6 one is accepted and
+/// unused), room for the router and gateways, apart from the pod subnets.
+fn parse_join_subnet(text: Option<String>, subnets: &[Subnet]) -> Result<Ipv4Net, ConfError> {
+    const FIELD: &str = "joinSubnet";
+    let mut join = None;
+    for item in split_list(text.as_deref().unwrap_or_default()) {
+        match parse_cidr(item, FIELD)? {
+            IpNet::V4(v4) if join.is_some() => {
+                return Err(ConfError::invalid(
+                    FIELD,
+                    format!("{v4}: one IPv4 join subnet at most"),
+                ));
+            }
+            IpNet::V4(v4) => join = Some(v4),
+            IpNet::V6(_) => {}
+        }
+    }
+    let join = join.unwrap_or(DEFAULT_JOIN_SUBNET);
+    if join.prefix_len() > 29 {
+        return Err(ConfError::invalid(
+            FIELD,
+            format!("{join} is too small for a router and its gateways (/29 or shorter)"),
+        ));
+    }
+    if let Some((range, what)) = special_range(IpNet::V4(join)) {
+        return Err(ConfError::invalid(
+            FIELD,
+            format!("{join} overlaps {range} ({what})"),
+        ));
+    }
+    if let Some(subnet) = subnets.iter().find(|s| overlaps(s.cidr, IpNet::V4(join))) {
+        return Err(ConfError::invalid(
+            FIELD,
+            format!(
+                "{join} overlaps the network's subnet {} (set another `joinSubnet`)",
+                subnet.cidr
+            ),
+        ));
+    }
+    Ok(join)
 }
 
 /// `ipam.type`: the delegated IPAM plugin, a binary looked up in CNI_PATH,
@@ -466,5 +521,30 @@ mod tests {
         assert!(matches!(err, ConfError::Decode { .. }));
         assert!(err.to_string().contains("`mtu`"), "{err}");
         assert!(matches!(parse("{not json"), Err(ConfError::Decode { .. })));
+    }
+
+    #[test]
+    fn join_subnet_defaults_and_stays_apart_from_the_pods() {
+        let primary = |extra: &str| {
+            parse(&format!(
+                r#"{{"name":"blue","role":"primary","subnets":"10.1.0.0/16"{extra}}}"#
+            ))
+        };
+        let n = primary("").expect("default");
+        assert_eq!(n.join_subnet, DEFAULT_JOIN_SUBNET);
+        let n = primary(r#","joinSubnet":"100.99.0.0/16,fd99::/64""#).expect("dual");
+        assert_eq!(n.join_subnet.to_string(), "100.99.0.0/16");
+        for (extra, needle) in [
+            (r#","joinSubnet":"10.1.128.0/20""#, "overlaps the network's subnet"),
+            (r#","joinSubnet":"100.65.0.0/30""#, "too small"),
+            (r#","joinSubnet":"169.254.0.0/16""#, "link-local"),
+            (r#","joinSubnet":"100.1.0.0/16,100.2.0.0/16""#, "one IPv4"),
+        ] {
+            let err = primary(extra).expect_err(extra).to_string();
+            assert!(err.contains("`joinSubnet`") && err.contains(needle), "{err}");
+        }
+        let err = parse(r#"{"name":"b","role":"primary","subnets":"100.65.1.0/24"}"#)
+            .expect_err("default join overlaps");
+        assert!(err.to_string().contains("`joinSubnet`"), "{err}");
     }
 }

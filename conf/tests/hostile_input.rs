@@ -59,8 +59,9 @@ pub(crate) use config;
 const MAX_MESSAGE: usize = 2048;
 
 /// Top-level keys `Network::from_conf` reads, and so may name.
-const NETWORK_KEYS: [&str; 13] = [
+const NETWORK_KEYS: [&str; 14] = [
     "name",
+    "joinSubnet",
     "type",
     "topology",
     "role",

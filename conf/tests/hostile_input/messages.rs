@@ -21,6 +21,8 @@ fn megabyte() -> String {
 fn refused(key: &str, value: Json) -> ConfError {
     let mut object = Map::new();
     object.insert("name".into(), json!("n"));
+    // Only a primary network reads its join subnet.
+    object.insert("role".into(), json!("primary"));
     object.insert(key.into(), value);
     let conf = NetConf::from_slice(&serde_json::to_vec(&object).unwrap()).expect("object");
     let err = Network::from_conf(&conf).expect_err(key);

@@ -21,7 +21,8 @@ fn netconf(object: &Map<String, Json>) -> NetConf {
 fn may_name(replaced: &str) -> &'static [&'static str] {
     match replaced {
         "topology" => &["role", "subnets", "vlanID", "allowPersistentIPs"],
-        "subnets" => &["excludeSubnets"],
+        "subnets" => &["excludeSubnets", "joinSubnet"],
+        "role" => &["joinSubnet"],
         _ => &[],
     }
 }
