@@ -19,6 +19,12 @@ pub mod table {
     pub const LOGICAL_ROUTER: &str = "Logical_Router";
     /// NB: a logical router port.
     pub const LOGICAL_ROUTER_PORT: &str = "Logical_Router_Port";
+    /// NB: a router's static route.
+    pub const LOGICAL_ROUTER_STATIC_ROUTE: &str = "Logical_Router_Static_Route";
+    /// NB: a router's policy (egress reroutes to the chassis' gateway).
+    pub const LOGICAL_ROUTER_POLICY: &str = "Logical_Router_Policy";
+    /// NB: a router's NAT rule.
+    pub const NAT: &str = "NAT";
     /// NB: what OVN's DHCP server tells guests of one subnet.
     pub const DHCP_OPTIONS: &str = "DHCP_Options";
     /// OVS: the one row of node-wide settings.
@@ -65,6 +71,28 @@ pub mod column {
     pub const NETWORKS: &str = "networks";
     /// A DHCP_Options row's subnet.
     pub const CIDR: &str = "cidr";
+    /// A router's static routes.
+    pub const STATIC_ROUTES: &str = "static_routes";
+    /// A router's policies.
+    pub const POLICIES: &str = "policies";
+    /// A router's NAT rules.
+    pub const NAT: &str = "nat";
+    /// A static route's destination.
+    pub const IP_PREFIX: &str = "ip_prefix";
+    /// A static route's next hop.
+    pub const NEXTHOP: &str = "nexthop";
+    /// A policy's next hops.
+    pub const NEXTHOPS: &str = "nexthops";
+    /// A policy's priority.
+    pub const PRIORITY: &str = "priority";
+    /// A policy's match expression.
+    pub const MATCH: &str = "match";
+    /// A policy's action (`reroute`).
+    pub const ACTION: &str = "action";
+    /// A NAT rule's inside addresses.
+    pub const LOGICAL_IP: &str = "logical_ip";
+    /// A NAT rule's outside address.
+    pub const EXTERNAL_IP: &str = "external_ip";
     /// A bridge's datapath (`netdev` for the userspace one).
     pub const DATAPATH_TYPE: &str = "datapath_type";
 }
@@ -100,6 +128,15 @@ pub mod ids {
     pub const NAMESPACE: &str = "namespace";
     /// `true` on every pod port.
     pub const POD: &str = "pod";
+    /// A router's part in egress: `distributed` (a primary network's
+    /// router), `gateway` (its gateway router on a chassis) or `node` (the
+    /// chassis' egress router).
+    pub const EGRESS_ROUTER: &str = "k8s.ovn.org/egress-router";
+    /// A gateway router's address on the join switch.
+    pub const JOIN_IP: &str = "k8s.ovn.org/join-ip";
+    /// A network's link subnet (a /30 in 169.254.0.0/16) between its gateway
+    /// routers and the chassis' egress routers, on its distributed router.
+    pub const LINK_SUBNET: &str = "k8s.ovn.org/egress-link-subnet";
 }
 
 /// Keys of an LSP's `options`.
@@ -114,6 +151,8 @@ pub mod option {
     pub const ROUTER_PORT: &str = "router-port";
     /// A localnet LSP's physical network.
     pub const NETWORK_NAME: &str = "network_name";
+    /// A gateway router's chassis (Logical_Router options).
+    pub const CHASSIS: &str = "chassis";
 }
 
 /// Keys of an OVS Interface's external_ids, and of the Open_vSwitch row's.

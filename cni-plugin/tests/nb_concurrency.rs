@@ -92,7 +92,7 @@ async fn nine_racing_first_pods_of_a_layer3_network_make_three_node_switches() {
                 netdev: false,
                 bridge_mappings: Vec::new(),
             };
-            let seg = segment::prepare(&nb, &net, &node).await.unwrap();
+            let seg = segment::prepare(&nb, &net, &node, None).await.unwrap();
             let port = Add::pod(&format!("l3_p{i}"), &node.chassis)
                 .run(&nb, &net, &seg)
                 .await

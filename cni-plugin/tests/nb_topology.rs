@@ -136,11 +136,11 @@ async fn a_localnet_switch_comes_with_its_port_on_chassis_that_bridge_it() {
         r#"{"name":"phys","topology":"localnet","subnets":"192.168.50.0/24","vlanID":42,
             "physicalNetworkName":"tenant"}"#,
     );
-    let (code, msg) = failure(segment::prepare(&nb, &net, &node("n1", &["other"])).await);
+    let (code, msg) = failure(segment::prepare(&nb, &net, &node("n1", &["other"]), None).await);
     assert_eq!(code, 11, "{msg}");
     assert!(msg.contains("tenant") && msg.contains("n1"), "{msg}");
 
-    let seg = segment::prepare(&nb, &net, &node("n1", &["tenant"]))
+    let seg = segment::prepare(&nb, &net, &node("n1", &["tenant"]), None)
         .await
         .unwrap();
     for i in 0..2 {
@@ -199,7 +199,7 @@ async fn a_layer3_router_or_switch_of_another_network_is_refused_with_code_7() {
     let nb = server.connect().await;
     let first = network(r#"{"name":"red-x","topology":"layer3","subnets":"10.20.0.0/16"}"#);
     let second = network(r#"{"name":"red.x","topology":"layer3","subnets":"10.21.0.0/16"}"#);
-    let seg = segment::prepare(&nb, &first, &node("n1", &[]))
+    let seg = segment::prepare(&nb, &first, &node("n1", &[]), None)
         .await
         .unwrap();
     assert_eq!(seg.subnets[0].cidr.to_string(), "10.20.0.0/24");
@@ -208,7 +208,7 @@ async fn a_layer3_router_or_switch_of_another_network_is_refused_with_code_7() {
     assert_eq!((switches.len(), routers.len()), (1, 1));
 
     // Its chassis' switch name is taken by red-x.
-    let (code, msg) = failure(segment::prepare(&nb, &second, &node("n1", &[])).await);
+    let (code, msg) = failure(segment::prepare(&nb, &second, &node("n1", &[]), None).await);
     assert_eq!(code, 7, "{msg}");
     assert!(msg.contains("red.x_n1"), "{msg}");
     assert!(
@@ -216,7 +216,7 @@ async fn a_layer3_router_or_switch_of_another_network_is_refused_with_code_7() {
         "{msg}"
     );
     // On a new chassis, the router's name is.
-    let (code, msg) = failure(segment::prepare(&nb, &second, &node("n2", &[])).await);
+    let (code, msg) = failure(segment::prepare(&nb, &second, &node("n2", &[]), None).await);
     assert_eq!(code, 7, "{msg}");
     assert!(msg.contains("red.x_ovn_cluster_router"), "{msg}");
     assert!(

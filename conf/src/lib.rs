@@ -24,7 +24,8 @@ pub use network::{
 };
 pub use node::{DEFAULT_NODE_CONFIG_PATH, NODE_CONFIG_ENV, NODE_KEYS, NodeConfig, Tls};
 pub use ovn_names::{
-    PodRef, host_veth_name, is_host_veth_name, localnet_port_name, lsp_name, prefix, router_name,
-    router_port_names, switch_name,
+    PeerKind, PodRef, egress_router_name, external_switch_name, gateway_router_name,
+    host_veth_name, is_host_veth_name, join_switch_name, link_switch_name, localnet_port_name,
+    lsp_name, peer_port_names, prefix, router_name, router_port_names, switch_name,
 };
 pub use subnet::{Subnet, overlaps};

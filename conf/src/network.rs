@@ -535,13 +535,19 @@ mod tests {
         let n = primary(r#","joinSubnet":"100.99.0.0/16,fd99::/64""#).expect("dual");
         assert_eq!(n.join_subnet.to_string(), "100.99.0.0/16");
         for (extra, needle) in [
-            (r#","joinSubnet":"10.1.128.0/20""#, "overlaps the network's subnet"),
+            (
+                r#","joinSubnet":"10.1.128.0/20""#,
+                "overlaps the network's subnet",
+            ),
             (r#","joinSubnet":"100.65.0.0/30""#, "too small"),
             (r#","joinSubnet":"169.254.0.0/16""#, "link-local"),
             (r#","joinSubnet":"100.1.0.0/16,100.2.0.0/16""#, "one IPv4"),
         ] {
             let err = primary(extra).expect_err(extra).to_string();
-            assert!(err.contains("`joinSubnet`") && err.contains(needle), "{err}");
+            assert!(
+                err.contains("`joinSubnet`") && err.contains(needle),
+                "{err}"
+            );
         }
         let err = parse(r#"{"name":"b","role":"primary","subnets":"100.65.1.0/24"}"#)
             .expect_err("default join overlaps");

@@ -62,6 +62,63 @@ pub fn router_port_names(switch: &str) -> (String, String) {
     (format!("rtos-{switch}"), format!("stor-{switch}"))
 }
 
+/// A primary network's gateway router on `chassis`, where its egress is
+/// source-NATed (ovn-kubernetes' `GR_<node>`).
+pub fn gateway_router_name(network: &NetworkId, chassis: &str) -> String {
+    format!("{}GR_{chassis}", prefix(&network.name))
+}
+
+/// The switch joining a primary network's router to its gateway routers.
+pub fn join_switch_name(network: &NetworkId) -> String {
+    format!("{}join", prefix(&network.name))
+}
+
+/// The switch linking a network's gateway router on `chassis` to the
+/// chassis' egress router (ovn-kubernetes' `ext_<node>`).
+pub fn link_switch_name(network: &NetworkId, chassis: &str) -> String {
+    format!("{}ext_{chassis}", prefix(&network.name))
+}
+
+/// The chassis' egress router, shared by every network: it owns the
+/// chassis' address on the physical network. Its `-` keeps it apart from
+/// every network's names (a prefix never holds one).
+pub fn egress_router_name(chassis: &str) -> String {
+    format!("ovn-udn-gw_{chassis}")
+}
+
+/// The chassis' external switch, with the localnet port to the physical
+/// network its egress router sits on.
+pub fn external_switch_name(chassis: &str) -> String {
+    format!("ovn-udn-ext_{chassis}")
+}
+
+/// A router's port onto `switch` and the switch's port back, named by
+/// their roles as ovn-kubernetes does (`rtoj-`/`jtor-` for join switches,
+/// `rtoe-`/`etor-` for external ones): `(router port, switch port)`.
+pub fn peer_port_names(kind: PeerKind, router: &str) -> (String, String) {
+    let (to_switch, to_router) = match kind {
+        PeerKind::Join => ("rtoj", "jtor"),
+        PeerKind::External => ("rtoe", "etor"),
+        PeerKind::Link => ("rtol", "ltor"),
+    };
+    (
+        format!("{to_switch}-{router}"),
+        format!("{to_router}-{router}"),
+    )
+}
+
+/// What a router's port connects to, for [`peer_port_names`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerKind {
+    /// A join switch.
+    Join,
+    /// An external switch, toward the physical network.
+    External,
+    /// A link switch, toward the egress router (seen from it, the link
+    /// switch's network).
+    Link,
+}
+
 /// A localnet network's port to the physical network.
 pub fn localnet_port_name(network: &Network) -> String {
     format!("{}ovn_localnet_port", prefix(&network.id.name))

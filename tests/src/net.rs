@@ -158,6 +158,80 @@ pub fn tcp_transfer(
     outcome.map(|()| received)
 }
 
+/// What a client downloaded from a server, and who the server saw.
+#[derive(Debug)]
+pub struct Download {
+    /// The bytes the client received.
+    pub received: Vec<u8>,
+    /// The source address the server saw the connection come from.
+    pub seen_from: String,
+}
+
+/// `client_ns` connects to an `nc` listener on `server_ip:port` in
+/// `server_ns`, which sends `data` and closes; returns what the client got
+/// and the peer address the listener reported. Bounded by about 30 s.
+pub fn tcp_download(
+    server_ns: &str,
+    server_ip: &str,
+    port: u16,
+    client_ns: &str,
+    data: &[u8],
+) -> Result<Download, String> {
+    let mut server = Command::new("ip")
+        .args([
+            "netns", "exec", server_ns, "nc", "-4", "-l", "-n", "-v", "-N",
+        ])
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start nc listener: {e}"))?;
+    let mut stdin = server.stdin.take().expect("stdin was piped");
+    let data = data.to_vec();
+    let writer = thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut stdin, &data);
+    });
+    let mut err = server.stderr.take().expect("stderr was piped");
+    let reader = thread::spawn(move || {
+        let mut buf = String::new();
+        let _ = err.read_to_string(&mut buf);
+        buf
+    });
+    let outcome = wait_listening(server_ns, port).and_then(|()| {
+        let client = exec_in(
+            client_ns,
+            &["nc", "-n", "-d", "-w", "10", server_ip, &port.to_string()],
+            &[],
+            Duration::from_secs(25),
+        );
+        if client.ok() {
+            Ok(client.stdout)
+        } else {
+            Err(format!(
+                "nc client in {client_ns} failed ({:?}, timed out {}): {}",
+                client.code, client.timed_out, client.stderr
+            ))
+        }
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = writer.join();
+    let log = reader.join().unwrap_or_default();
+    let received = outcome?;
+    // openbsd nc: "Connection received on 172.20.0.11 40312".
+    let seen_from = log
+        .lines()
+        .find_map(|l| l.strip_prefix("Connection received on "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .ok_or_else(|| format!("nc listener in {server_ns} reported no connection: {log}"))?
+        .to_owned();
+    Ok(Download {
+        received,
+        seen_from,
+    })
+}
+
 fn wait_listening(ns: &str, port: u16) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(5);
     let filter = format!("sport = :{port}");

@@ -136,10 +136,25 @@ impl Drop for Network {
         let Some(sb) = crate::sandbox::try_sandbox() else {
             return;
         };
-        let nbctl = |args: &[&str]| {
-            let db = format!("--db={}", sb.nb_remote());
-            let _ = crate::process::attempt("ovn-nbctl", &[&[db.as_str()], args].concat());
+        let db = format!("--db={}", sb.nb_remote());
+        let nbctl =
+            |args: &[&str]| crate::process::attempt("ovn-nbctl", &[&[db.as_str()], args].concat());
+        let tagged = |table: &str| {
+            let tag = format!("external_ids:k8s.ovn.org/network={}", self.name);
+            nbctl(&["--bare", "--columns=name", "find", table, &tag])
+                .stdout_text()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
         };
+        // Its ports on the chassis' shared egress routers first: a later
+        // network may get the same link subnet.
+        for port in tagged("Logical_Router_Port") {
+            nbctl(&["--if-exists", "lrp-del", &port]);
+        }
+        for router in tagged("Logical_Router") {
+            nbctl(&["--if-exists", "lr-del", &router]);
+        }
         for switch in &self.switch_names() {
             nbctl(&["--if-exists", "ls-del", switch]);
         }

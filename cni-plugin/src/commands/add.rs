@@ -23,7 +23,7 @@ use crate::ipam::delegate::{self, Delegated};
 use crate::ovn::ovs::{self, NodeInfo};
 use crate::ovn::port::claim;
 use crate::ovn::port::{self, LogicalPort, PortRequest};
-use crate::ovn::{dhcp, ids, segment};
+use crate::ovn::{dhcp, egress, ids, segment};
 use crate::request::Request;
 use crate::topology::{self, Segment};
 
@@ -53,7 +53,7 @@ pub async fn add(
     let node = ovs::read_node(&ovs, &req.node.bridge, req.node.chassis.as_deref()).await?;
     // Also refuses a localnet network this chassis has no bridge for. A
     // layer3 node switch it creates stays, like every shared topology row.
-    let segment = segment::prepare(&nb, network, &node).await?;
+    let segment = segment::prepare(&nb, network, &node, req.node.gateway.as_ref()).await?;
     // The checks that need nothing undone are behind us: from here on,
     // whatever fails undoes everything.
     let delegated = match ipam_plugin {
@@ -193,6 +193,22 @@ impl Wiring<'_> {
         Ok(port)
     }
 
+    /// A primary network's way out through this chassis' gateway, once
+    /// its switch exists (a layer2 switch comes with the first port).
+    async fn egress(&self) -> Result<(), PluginError> {
+        let gateway = self.req.node.gateway.as_ref();
+        let Some(gateway) = gateway.filter(|_| topology::egress::applies(self.network)) else {
+            return Ok(());
+        };
+        let input = egress::Input {
+            network: self.network,
+            chassis: &self.node.chassis,
+            gateway,
+            pod_switch: &self.segment.switch.name,
+        };
+        egress::ensure(self.nb, &input).await
+    }
+
     /// Everything after the logical port: veth, OVS port, ovn-installed.
     async fn attach(
         &self,
@@ -203,6 +219,7 @@ impl Wiring<'_> {
         delegated: Option<&Delegated>,
     ) -> Result<AddResult, PluginError> {
         let req = self.req;
+        self.egress().await?;
         let host_ifname = req.host_ifname();
         let (gateways, routes) = match delegated {
             Some(d) => (d.gateways.clone(), delegated_routes(self.segment, d)),

@@ -2,13 +2,15 @@
 //! engine every guarded NB write goes through (`txn`), the attachment's
 //! logical port (`port`) with its addresses held in address blocks
 //! (`address_blocks`), the shared topology a pod needs first (`segment`: a
-//! layer3 node switch, `node_switch`; DHCP rows, `dhcp`), the identifiers
+//! layer3 node switch, `node_switch`; DHCP rows, `dhcp`; a primary
+//! network's way out, `egress`), the identifiers
 //! every attachment carries (`ids`), and the OVS port that ovn-controller
 //! binds to the logical port (`ovs`). Planners are pure; only the
 //! functions that take a [`ovsdb::Client`] touch a database.
 
 pub mod address_blocks;
 pub mod dhcp;
+pub mod egress;
 pub mod ids;
 pub mod node_switch;
 pub mod ovs;

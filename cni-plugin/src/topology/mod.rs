@@ -3,6 +3,7 @@
 //! the addresses it may get there, its gateway and its routes. The verbs
 //! never branch on the topology name.
 
+pub mod egress;
 mod layer2;
 mod layer3;
 mod localnet;
