@@ -4,7 +4,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures::TryStreamExt;
 use ipnet::IpNet;
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope,
+};
 use rtnetlink::RouteMessageBuilder;
 
 use crate::{Error, Handle};
@@ -40,6 +42,21 @@ impl Handle {
             .execute()
             .await
             .map_err(|e| self.failed(format_args!("add route {route} dev {name}"), e))
+    }
+
+    /// Deletes `route` out of the link with `index`; `name` is for messages.
+    pub async fn delete_route(&self, index: u32, name: &str, route: &Route) -> Result<(), Error> {
+        let mut message = route_message(index, route)?;
+        // Whoever added it (another plugin, the kernel's "boot" protocol):
+        // the kernel matches protocol and scope only when they are given.
+        message.header.protocol = RouteProtocol::Unspec;
+        message.header.scope = RouteScope::NoWhere;
+        self.inner
+            .route()
+            .del(message)
+            .execute()
+            .await
+            .map_err(|e| self.failed(format_args!("delete route {route} dev {name}"), e))
     }
 
     /// The routes of the main table that leave through the link with `index`

@@ -13,9 +13,11 @@ use netns::{Handle, Netns, PodInterface, Route};
 use ovsdb::Client;
 use serde_json::Value;
 
+use super::default_network;
 use super::open_pod_netns;
 use super::teardown::{Parts, teardown};
 use crate::cni::args::StaticAddressing;
+use crate::cni::default_network::DefaultNetwork;
 use crate::cni::env::Command;
 use crate::cni::result::{AddResult, mac_text};
 use crate::error::PluginError;
@@ -39,6 +41,14 @@ pub async fn add(
         .as_deref()
         .ok_or_else(|| PluginError::Environment("CNI_NETNS is required for ADD".into()))?;
     topology::check_static_addresses(network, &addressing.ips)?;
+    topology::check_default_network(network, &req.node.default_network_subnets)?;
+    // A primary network after the default network takes its default route.
+    let default_network = req
+        .prev_result()
+        .filter(|_| network.role == Role::Primary)
+        .and_then(|prev| {
+            DefaultNetwork::from_prev(prev, &req.env.ifname, &req.node.default_network_subnets)
+        });
     let ipam_plugin = network.ipam_plugin.as_deref();
     let pod_ns = open_pod_netns(netns_path)?;
     let pod = Handle::new(&pod_ns)?;
@@ -71,6 +81,7 @@ pub async fn add(
         node: &node,
         lsp: &lsp,
         segment: &segment,
+        default_network: default_network.as_ref(),
     };
     let release_ipam = || async {
         if let Some(plugin) = ipam_plugin
@@ -92,7 +103,13 @@ pub async fn add(
         .attach(pod, &pod_ns, netns_path, &port, delegated.as_ref())
         .await
     {
-        Ok(attachment) => Ok(attachment.render(req.prev_result(), &req.cni_version)),
+        Ok(attachment) => {
+            let prev = match (&default_network, req.prev_result()) {
+                (Some(dn), Some(prev)) => Some(dn.rewrite_prev(prev)),
+                (_, prev) => prev.cloned(),
+            };
+            Ok(attachment.render(prev.as_ref(), &req.cni_version))
+        }
         Err(err) => {
             tracing::warn!(step = "rollback", "ADD failed, undoing: {err}");
             let parts = Parts {
@@ -139,6 +156,7 @@ struct Wiring<'a> {
     node: &'a NodeInfo,
     lsp: &'a str,
     segment: &'a Segment,
+    default_network: Option<&'a DefaultNetwork>,
 }
 
 impl Wiring<'_> {
@@ -229,18 +247,25 @@ impl Wiring<'_> {
                 (gateways, routes)
             }
         };
+        let pod_routes: Vec<Route> = routes
+            .iter()
+            .map(|(destination, gateway)| Route {
+                destination: *destination,
+                gateway: *gateway,
+            })
+            .collect();
         let interface = PodInterface {
             name: req.env.ifname.clone(),
             mac: port.mac.into_array(),
             mtu: self.network.mtu,
             addresses: port.addresses.clone(),
-            routes: routes
-                .iter()
-                .map(|(destination, gateway)| Route {
-                    destination: *destination,
-                    gateway: *gateway,
-                })
-                .collect(),
+            // After the default network, the routes go in last, once its
+            // default route is gone.
+            routes: if self.default_network.is_some() {
+                Vec::new()
+            } else {
+                pod_routes.clone()
+            },
             disable_tx_checksum: self.node.netdev,
         };
         let veth = netns::create_pod_veth(self.host, pod, pod_ns, &host_ifname, &interface).await?;
@@ -266,6 +291,10 @@ impl Wiring<'_> {
             ovs::wait_installed(self.ovs, &host_ifname, req.node.ready_timeout()),
         )?;
         tracing::info!(step = "ovn-installed", host_ifname = %host_ifname, "port installed by ovn-controller");
+        if let Some(dn) = self.default_network {
+            let pod = Handle::new(pod_ns)?;
+            default_network::take_over(&pod, dn, &req.env.ifname, &pod_routes).await?;
+        }
         Ok(AddResult {
             host_ifname,
             host_mac: pair.host_mac.into(),

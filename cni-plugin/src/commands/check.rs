@@ -1,12 +1,14 @@
 //! CHECK: verifies what ADD built, from the pod interface to ovn-installed,
 //! and says which piece differs.
 
-use conf::Network;
+use conf::{Network, Role};
 use ipnet::IpNet;
 use netns::Handle;
 use serde_json::Value;
 
+use super::default_network;
 use super::open_pod_netns;
+use crate::cni::default_network::DefaultNetwork;
 use crate::cni::env::Command;
 use crate::cni::result::mac_text;
 use crate::error::PluginError;
@@ -98,6 +100,12 @@ pub async fn check(req: &Request, network: &Network) -> Result<(), PluginError> 
                 netns_path.display()
             ));
         }
+    }
+
+    if network.role == Role::Primary
+        && let Some(dn) = DefaultNetwork::from_prev(prev, ifname, &req.node.default_network_subnets)
+    {
+        default_network::verify(&pod, &dn).await?;
     }
 
     let host_ifname = req.host_ifname();

@@ -2,6 +2,7 @@
 
 mod add;
 mod check;
+mod default_network;
 mod del;
 mod gc;
 mod status;

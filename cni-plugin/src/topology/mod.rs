@@ -138,6 +138,26 @@ pub fn check_static_addresses(network: &Network, ips: &[StaticIp]) -> Result<(),
     Ok(())
 }
 
+/// Refuses a primary network whose subnets overlap the default network's
+/// (node config `defaultNetworkSubnets`): the pod would route them both ways.
+pub fn check_default_network(network: &Network, default: &[IpNet]) -> Result<(), PluginError> {
+    if network.role != conf::Role::Primary {
+        return Ok(());
+    }
+    let own: Vec<IpNet> = network.subnets.iter().map(|s| s.cidr).collect();
+    match conf::overlapping_default_subnet(default, &own) {
+        Some((theirs, ours)) => Err(conf::ConfError::invalid(
+            "subnets",
+            format!(
+                "{ours} overlaps the default network's {theirs} (node config \
+                 `defaultNetworkSubnets`): a primary network's pods route both"
+            ),
+        )
+        .into()),
+        None => Ok(()),
+    }
+}
+
 /// Refuses a network this chassis cannot carry: a localnet network whose
 /// physical network has no bridge in the chassis' `ovn-bridge-mappings`.
 pub fn check_chassis(
