@@ -158,6 +158,48 @@ pub fn tcp_transfer(
     outcome.map(|()| received)
 }
 
+/// An `nc` listener that accepts connection after connection (and throws
+/// their bytes away) until dropped.
+#[derive(Debug)]
+pub struct Listener(std::process::Child);
+
+impl Listener {
+    /// Listens on `port` (IPv4) in `ns`; returns once it does.
+    pub fn start(ns: &str, port: u16) -> Listener {
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "nc", "-4", "-l", "-k", "-n"])
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nc listener");
+        let listener = Listener(child);
+        wait_listening(ns, port).unwrap_or_else(|e| panic!("{e}"));
+        listener
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether a new TCP connection from `ns` to `ip:port` is accepted within
+/// `within` (`nc -z`, killed when the time is up: a lost SYN would
+/// otherwise wait for TCP's one-second retransmission).
+pub fn connects(ns: &str, ip: &str, port: u16, within: Duration) -> bool {
+    exec_in(
+        ns,
+        &["nc", "-z", "-n", "-w", "2", ip, &port.to_string()],
+        &[],
+        within,
+    )
+    .ok()
+}
+
 /// What a client downloaded from a server, and who the server saw.
 #[derive(Debug)]
 pub struct Download {

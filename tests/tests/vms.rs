@@ -7,8 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::net::assert_ping;
+use e2e::net::{Listener, assert_ping, connects, payload, tcp_download};
 use e2e::ovn::{self, map_get};
+use e2e::physnet::EXT;
 use e2e::stream::Stream;
 use e2e::vm::{Binding, DHCP6_PREFIX_LEN, Guest, LauncherBridge};
 use e2e::{Network, Pod, PodSpec};
@@ -57,6 +58,13 @@ fn a_tcp_stream_survives_live_migration_and_the_vm_keeps_its_address() {
     assert_eq!(lease.dns, vec!["10.96.0.10".to_owned()]);
     assert_eq!(guest.default_gateway().as_deref(), Some("10.95.0.1"));
 
+    // Egress from the guest leaves through node1's gateway.
+    assert_ping(guest.ns(), EXT.ipv4);
+    let data = payload(1 << 16, 11);
+    let got = tcp_download(&EXT.netns(), EXT.ipv4, 6301, guest.ns(), &data).expect("egress");
+    assert_eq!(got.seen_from, "172.20.0.11", "egress via node1");
+    let ext_listener = Listener::start(&EXT.netns(), 6302);
+
     let peer = Pod::add(&net, 3);
     assert_ping(peer.ns(), &claim_ip);
     let stream = Stream::start(guest.ns(), &claim_ip, 5201, peer.ns());
@@ -82,6 +90,26 @@ fn a_tcp_stream_survives_live_migration_and_the_vm_keeps_its_address() {
     Binding::wait(&lsp, BIND_TIMEOUT, "activated on node2", |b| {
         b.activated.iter().any(|c| c == "node2")
     });
+    // New connections to the outside go through node2's gateway now: the
+    // guest's ARP entry for its gateway (the same address and MAC on every
+    // chassis) stays valid.
+    let activated = Instant::now();
+    while !connects(guest.ns(), EXT.ipv4, 6302, Duration::from_millis(200)) {
+        assert!(
+            activated.elapsed() < Duration::from_secs(5),
+            "no egress after the migration"
+        );
+    }
+    let egress_back = activated.elapsed();
+    println!(
+        "egress after the migration: a new connection {egress_back:?} after activation ({:?} after the move)",
+        moved.elapsed()
+    );
+    assert!(
+        egress_back < Duration::from_secs(1),
+        "egress back after {egress_back:?} (target < 1 s)"
+    );
+    drop(ext_listener);
     source.del().expect_ok("DEL of the source launcher");
     assert_eq!(requested_chassis(&lsp).as_deref(), Some("node2"));
     assert_eq!(activation_strategy(&lsp), None);
@@ -111,6 +139,12 @@ fn a_tcp_stream_survives_live_migration_and_the_vm_keeps_its_address() {
         claim_ip
     );
     assert_ping(peer.ns(), &claim_ip);
+    let got = tcp_download(&EXT.netns(), EXT.ipv4, 6303, guest.ns(), &data).expect("egress");
+    assert_eq!(
+        got.seen_from, "172.20.0.12",
+        "egress via node2 after the migration"
+    );
+    assert!(got.received == data);
 }
 
 #[test]
