@@ -19,7 +19,7 @@ pub use error::{ConfError, shown};
 pub use gateway::{Gateway, overlapping_default_subnet};
 pub use mac::{MacAddr, mac_for_addresses, parse_unicast_mac, random_local_mac};
 pub use netconf::{MAX_CONFIG_BYTES, NetConf, RuntimeConfig, ValidAttachment};
-pub use network::{DEFAULT_MTU, Network, NetworkId, Role, Topology, ipam_plugin};
+pub use network::{DEFAULT_MTU, Network, NetworkId, PLUGIN_TYPES, Role, Topology, ipam_plugin};
 pub use node::{DEFAULT_NODE_CONFIG_PATH, NODE_CONFIG_ENV, NODE_KEYS, NodeConfig, Tls};
 pub use ovn_names::{
     PodRef, host_veth_name, is_host_veth_name, localnet_port_name, lsp_name, prefix, router_name,
