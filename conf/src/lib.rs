@@ -20,7 +20,7 @@ pub use gateway::{Gateway, overlapping_default_subnet};
 pub use mac::{MacAddr, mac_for_addresses, parse_unicast_mac, random_local_mac};
 pub use netconf::{MAX_CONFIG_BYTES, NetConf, RuntimeConfig, ValidAttachment};
 pub use network::{
-    DEFAULT_JOIN_SUBNET, DEFAULT_MTU, Network, NetworkId, Role, Topology, ipam_plugin,
+    DEFAULT_JOIN_SUBNET, DEFAULT_MTU, Network, NetworkId, PLUGIN_TYPES, Role, Topology, ipam_plugin,
 };
 pub use node::{DEFAULT_NODE_CONFIG_PATH, NODE_CONFIG_ENV, NODE_KEYS, NodeConfig, Tls};
 pub use ovn_names::{

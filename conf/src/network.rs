@@ -9,7 +9,7 @@ use crate::{ConfError, NetConf, Subnet, name_rules, shown, special_range};
 
 /// The `type` values this plugin answers to: its own, and ovn-kubernetes'
 /// so that existing NetworkAttachmentDefinitions work unchanged.
-const PLUGIN_TYPES: [&str; 2] = ["ovn-udn-cni", "ovn-k8s-cni-overlay"];
+pub const PLUGIN_TYPES: [&str; 2] = ["ovn-udn-cni", "ovn-k8s-cni-overlay"];
 
 /// MTU when the config names none (Geneve overhead under a 1500 underlay).
 pub const DEFAULT_MTU: u32 = 1400;

@@ -2,6 +2,7 @@
 
 mod gc;
 mod ipam;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,8 @@ enum Command {
     Ipam(ipam::Args),
     /// Remove this chassis' leaked attachments that no runtime will clean up.
     Gc(gc::Args),
+    /// Check network configs, conflists and NetworkAttachmentDefinitions offline, as ADD would.
+    Validate(validate::Args),
 }
 
 /// The exit status of a command, its error on stderr.
@@ -51,5 +54,6 @@ pub fn run() -> ExitCode {
         }
         Command::Ipam(args) => exit(ipam::run(args)),
         Command::Gc(args) => exit(gc::run(args)),
+        Command::Validate(args) => validate::run(args),
     }
 }
