@@ -483,7 +483,7 @@ fn versions(facts: &Facts) -> Check {
                 .ovn_controller
                 .version
                 .clone()
-                .unwrap_or_else(|| "ovn-controller ?".into())
+                .unwrap_or_else(|| "ovn-controller version unknown".into())
         ),
     )
 }
