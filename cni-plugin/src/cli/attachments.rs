@@ -10,6 +10,7 @@ use ovsdb::{Client, Operation};
 use serde::Serialize;
 
 use super::error::CliError;
+use super::facts::tls;
 use super::{block_on, load_node, table};
 use crate::cni::result::mac_text;
 use crate::ovn::ovs::is_installed;
@@ -177,12 +178,7 @@ async fn sb_bindings(
     node: &NodeConfig,
     remote: &str,
 ) -> Result<BTreeMap<String, Option<String>>, ovsdb::Error> {
-    let tls = node.tls.as_ref().map(|t| ovsdb::TlsConfig {
-        private_key: t.private_key.clone(),
-        certificate: t.certificate.clone(),
-        ca_cert: t.ca_cert.clone(),
-    });
-    let sb = Client::connect_with(remote, tls.as_ref()).await?;
+    let sb = Client::connect_with(remote, tls(node).as_ref()).await?;
     let results = sb
         .transact(
             "OVN_Southbound",

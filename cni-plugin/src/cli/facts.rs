@@ -267,7 +267,9 @@ pub async fn gather(sources: &Sources) -> Facts {
     facts
 }
 
-fn tls(node: &NodeConfig) -> Option<ovsdb::TlsConfig> {
+/// The node config's `tls` as the OVSDB client takes it, for the remotes
+/// the tool dials itself (each NB member, the SB).
+pub(super) fn tls(node: &NodeConfig) -> Option<ovsdb::TlsConfig> {
     node.tls.as_ref().map(|t| ovsdb::TlsConfig {
         private_key: t.private_key.clone(),
         certificate: t.certificate.clone(),
