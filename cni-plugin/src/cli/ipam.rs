@@ -1,10 +1,11 @@
 //! `ovn-udn-cni ipam list|release`: the reservations IPAM claims hold in
 //! the NB database, and the one way to free one.
 
-use anyhow::{Context, bail};
 use clap::Subcommand;
-use conf::NodeConfig;
+use serde::Serialize;
 
+use super::error::CliError;
+use super::{block_on, load_node, table};
 use crate::cni::result::mac_text;
 use crate::ovn::port::claim;
 use crate::ovn::port::record::PortRecord;
@@ -13,6 +14,10 @@ use crate::vocabulary::ids;
 
 /// `ipam` and its options.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  ovn-udn-cni ipam list\n  ovn-udn-cni ipam list --network blue --json\n  \
+ovn-udn-cni ipam release --network blue --claim vms/vm-a"
+)]
 pub struct Args {
     #[command(subcommand)]
     command: IpamCommand,
@@ -28,6 +33,9 @@ enum IpamCommand {
         /// Only this network's claims.
         #[arg(long, value_name = "NAME")]
         network: Option<String>,
+        /// Print JSON (`claims`: a list) instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Free a claim's addresses (only while no VM is attached to it).
     Release {
@@ -41,77 +49,110 @@ enum IpamCommand {
 }
 
 /// Runs an `ipam` command against the NB database.
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut node = NodeConfig::load().context("loading the node config")?;
-    if let Some(remotes) = args.nb_address {
-        node.nb_address = remotes;
+pub fn run(args: Args) -> Result<(), CliError> {
+    let node = load_node(args.nb_address)?;
+    if let IpamCommand::Release { claim, .. } = &args.command
+        && !claim.contains('/')
+    {
+        return Err(CliError::Usage {
+            option: "--claim",
+            value: claim.clone(),
+            reason: "expected NAMESPACE/CLAIM".into(),
+        });
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    block_on(async {
         let nb = connect_nb(&node).await?;
         match args.command {
-            IpamCommand::List { network } => {
-                print!("{}", table(&claim::list(&nb, network.as_deref()).await?));
+            IpamCommand::List { network, json } => {
+                let ports = claim::list(&nb, network.as_deref()).await?;
+                if json {
+                    let claims: Vec<ClaimJson> = ports.iter().map(ClaimJson::from).collect();
+                    let doc = serde_json::json!({ "claims": claims });
+                    println!("{}", serde_json::to_string_pretty(&doc)?);
+                } else {
+                    print!("{}", render(&ports));
+                }
             }
             IpamCommand::Release { network, claim } => {
-                if !claim.contains('/') {
-                    bail!("--claim {claim:?}: expected NAMESPACE/CLAIM");
-                }
                 let Some(port) = claim::release(&nb, &network, &claim).await? else {
-                    bail!("network {network} has no reservation for IPAM claim {claim}");
+                    return Err(CliError::NoSuchClaim { network, claim });
                 };
                 println!("released {claim} on {network}: {}", addresses(&port));
             }
         }
         Ok(())
-    })
+    })?
+}
+
+/// A claim as `ipam list --json` prints it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClaimJson {
+    network: Option<String>,
+    claim: Option<String>,
+    logical_port: String,
+    mac: Option<String>,
+    ips: Vec<String>,
+    attachments: Vec<AttachmentJson>,
+}
+
+/// Where a claim is attached.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AttachmentJson {
+    chassis: String,
+    container_id: String,
+    interface: String,
+}
+
+impl From<&PortRecord> for ClaimJson {
+    fn from(port: &PortRecord) -> ClaimJson {
+        ClaimJson {
+            network: port.network().map(str::to_owned),
+            claim: port.claim().map(str::to_owned),
+            logical_port: port.name.clone(),
+            mac: port.mac.map(|m| mac_text(&m)),
+            ips: port.ips.iter().map(ToString::to_string).collect(),
+            attachments: port
+                .attachments()
+                .into_iter()
+                .map(|a| AttachmentJson {
+                    chassis: a.chassis,
+                    container_id: a.sandbox,
+                    interface: a.ifname,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// One line per claim, aligned.
-fn table(ports: &[PortRecord]) -> String {
-    let mut rows = vec![[
-        "NETWORK".to_owned(),
-        "CLAIM".to_owned(),
-        "MAC".to_owned(),
-        "IPS".to_owned(),
-        "ATTACHED".to_owned(),
-    ]];
-    for port in ports {
-        let attached: Vec<String> = port
-            .attachments()
-            .iter()
-            .map(|a| format!("{} ({})", a.chassis, short(&a.sandbox)))
-            .collect();
-        rows.push([
-            port.external_ids
-                .get(ids::NETWORK)
-                .cloned()
-                .unwrap_or_default(),
-            port.claim().unwrap_or_default().to_owned(),
-            port.mac.map(|m| mac_text(&m)).unwrap_or_default(),
-            addresses(port),
-            if attached.is_empty() {
-                "-".to_owned()
-            } else {
-                attached.join(", ")
-            },
-        ]);
-    }
-    let widths: Vec<usize> = (0..5)
-        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
-        .collect();
-    rows.iter()
-        .map(|row| {
-            let cells: Vec<String> = row
+fn render(ports: &[PortRecord]) -> String {
+    let rows: Vec<Vec<String>> = ports
+        .iter()
+        .map(|port| {
+            let attached: Vec<String> = port
+                .attachments()
                 .iter()
-                .zip(&widths)
-                .map(|(cell, width)| format!("{cell:<width$}"))
+                .map(|a| format!("{} ({})", a.chassis, short(&a.sandbox)))
                 .collect();
-            format!("{}\n", cells.join("  ").trim_end())
+            vec![
+                port.external_ids
+                    .get(ids::NETWORK)
+                    .cloned()
+                    .unwrap_or_default(),
+                port.claim().unwrap_or_default().to_owned(),
+                port.mac.map(|m| mac_text(&m)).unwrap_or_default(),
+                addresses(port),
+                if attached.is_empty() {
+                    "-".to_owned()
+                } else {
+                    attached.join(", ")
+                },
+            ]
         })
-        .collect()
+        .collect();
+    table::render(&["NETWORK", "CLAIM", "MAC", "IPS", "ATTACHED"], &rows)
 }
 
 fn addresses(port: &PortRecord) -> String {
@@ -148,7 +189,7 @@ mod tests {
             ]),
             options: BTreeMap::from([("requested-chassis".to_owned(), "node2".to_owned())]),
         };
-        let text = table(&[port]);
+        let text = render(std::slice::from_ref(&port));
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("NETWORK"), "{text}");
         for part in [
@@ -160,5 +201,10 @@ mod tests {
         ] {
             assert!(lines[1].contains(part), "{part} in {text}");
         }
+        let json = serde_json::to_value(ClaimJson::from(&port)).expect("json");
+        assert_eq!(json["claim"], "vms/vm-a");
+        assert_eq!(json["ips"][0], "10.100.0.5");
+        assert_eq!(json["attachments"][0]["chassis"], "node2");
+        assert_eq!(json["attachments"][0]["containerId"], "0123456789abcdef");
     }
 }
