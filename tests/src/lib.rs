@@ -5,6 +5,7 @@
 //! Run with `scripts/test`, or: `cargo build -p ovn-udn-cni &&
 //! scripts/ovn-sandbox up 3 && cargo test -p e2e`.
 
+pub mod ctr;
 pub mod faults;
 pub mod leftovers;
 pub mod names;
