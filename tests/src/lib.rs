@@ -8,6 +8,7 @@
 pub mod ctr;
 pub mod faults;
 pub mod leftovers;
+pub mod libcni;
 pub mod names;
 pub mod net;
 pub mod network;
