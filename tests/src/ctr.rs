@@ -7,7 +7,9 @@
 //! private mount namespace with the test's directories bound there; the
 //! host's directories are never touched. `ctr` ADDs after creating the task
 //! and, when the task exits under a foreground `ctr run --rm`, DELs with an
-//! empty `CNI_NETNS` (the namespace died with the task).
+//! empty `CNI_NETNS` (the namespace died with the task). FIFOs and runc's
+//! state go to the test's directory too; only the shims' sockets live in
+//! containerd's fixed `/run/containerd/s`, each removed when its shim ends.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -123,7 +125,8 @@ impl Containerd {
         let script = format!(
             "mount --bind '{dir}/etc-cni' /etc/cni && mount --bind '{dir}/opt' /opt && \
              exec nsenter --net=/run/netns/{ns} ctr --address '{dir}/containerd.sock' \
-             run --rm --cni --rootfs '{dir}/rootfs' {id} /bin/sleep 600",
+             run --rm --cni --fifo-dir '{dir}/fifo' --runc-root '{dir}/runc' \
+             --rootfs '{dir}/rootfs' {id} /bin/sleep 600",
             dir = self.dir.text(),
             ns = sandbox().node_netns(self.node),
         );
@@ -165,7 +168,16 @@ impl Containerd {
     /// Runs `args` inside container `id` (`ctr task exec`).
     pub fn exec(&self, id: &str, args: &[&str]) -> Finished {
         let exec_id = names::unique("exec");
-        let mut all = vec!["task", "exec", "--exec-id", &exec_id, id];
+        let fifo_dir = self.dir.path().join("fifo").display().to_string();
+        let mut all = vec![
+            "task",
+            "exec",
+            "--fifo-dir",
+            &fifo_dir,
+            "--exec-id",
+            &exec_id,
+            id,
+        ];
         all.extend_from_slice(args);
         self.ctr(&all)
     }

@@ -33,8 +33,9 @@ fn podman_containers_on_two_chassis_ping_and_leave_nothing() {
 
     one.must(&["rm", "-f", "-t", "0", "a"]);
     assert_lsp_and_port_gone(1, &a, &lsp_of(&net, &a), "podman rm -f");
-    // A stopped container is cleaned up by podman's `container cleanup`,
-    // a process conmon starts, not by this test's podman.
+    // A stopped container's network is torn down by whichever podman takes
+    // the container's lock first: this one, or the `podman container
+    // cleanup` that conmon starts (its environment is conmon's, not ours).
     two.must(&["stop", "-t", "0", "b"]);
     assert_lsp_and_port_gone(2, &b, &lsp_of(&net, &b), "podman stop");
     assert!(
