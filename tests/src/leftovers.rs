@@ -108,18 +108,30 @@ pub fn assert_nothing_created(net: &Network, before: &Before, spec: &PodSpec, wh
 
 /// Panics if chassis `spec.node` has an OVS interface for this sandbox or LSP.
 pub fn assert_no_ovs_port(spec: &PodSpec, what: &str) {
-    let by_sandbox = ovn::interfaces_of_sandbox(spec.node, &spec.container_id);
+    assert_no_port(spec.node, &spec.container_id, &spec.lsp_name(), what);
+}
+
+/// Panics if chassis `node` has an OVS interface of sandbox `container_id`
+/// or bound to LSP `lsp`.
+pub fn assert_no_port(node: usize, container_id: &str, lsp: &str, what: &str) {
+    let by_sandbox = ovn::interfaces_of_sandbox(node, container_id);
     assert!(
         by_sandbox.is_empty(),
-        "{what}: OVS interfaces of sandbox {} remain: {by_sandbox:?}",
-        spec.container_id
+        "{what}: OVS interfaces of sandbox {container_id} remain: {by_sandbox:?}"
     );
-    let by_iface_id = ovn::interfaces_with_iface_id(spec.node, &spec.lsp_name());
+    let by_iface_id = ovn::interfaces_with_iface_id(node, lsp);
     assert!(
         by_iface_id.is_empty(),
-        "{what}: OVS interfaces with iface-id {} remain: {by_iface_id:?}",
-        spec.lsp_name()
+        "{what}: OVS interfaces with iface-id {lsp} remain: {by_iface_id:?}"
     );
+}
+
+/// Panics unless LSP `lsp` is gone from NB and chassis `node` has no OVS
+/// interface of it or of sandbox `container_id`: what a runtime's removal
+/// of a container it attached must leave (no [`PodSpec`] there).
+pub fn assert_lsp_and_port_gone(node: usize, container_id: &str, lsp: &str, what: &str) {
+    assert!(ovn::lsp(lsp).is_none(), "{what}: LSP {lsp} still in NB");
+    assert_no_port(node, container_id, lsp, what);
 }
 
 /// Panics unless the attachment of `spec` (host veth `host_veth`) is fully gone.

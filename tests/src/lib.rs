@@ -5,8 +5,10 @@
 //! Run with `scripts/test`, or: `cargo build -p ovn-udn-cni &&
 //! scripts/ovn-sandbox up 3 && cargo test -p e2e`.
 
+pub mod ctr;
 pub mod faults;
 pub mod leftovers;
+pub mod libcni;
 pub mod names;
 pub mod net;
 pub mod network;
@@ -15,7 +17,9 @@ pub mod ovn;
 pub mod physnet;
 pub mod plugin;
 pub mod pod;
+pub mod podman;
 pub mod process;
+pub mod runtime;
 pub mod sandbox;
 pub mod stream;
 pub mod temp;
