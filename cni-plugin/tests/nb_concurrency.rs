@@ -8,10 +8,9 @@ mod common;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 use std::rc::Rc;
 
-use common::{Add, Nb, all_rows, failure, ip, layer2, network, rows_named, switch};
+use common::{Add, Nb, all_rows, failure, ip, layer2, network, race, rows_named, switch};
 use ipnet::IpNet;
 use ovn_udn_cni::ovn::address_blocks::read_blocks;
 use ovn_udn_cni::ovn::ovs::NodeInfo;
@@ -19,23 +18,6 @@ use ovn_udn_cni::ovn::segment;
 use ovn_udn_cni::ovn::txn::{self, Step};
 use ovn_udn_cni::vocabulary::{column, table};
 use ovsdb::{Condition, Operation, Row, Value};
-use tokio::task::LocalSet;
-
-/// Runs `jobs` as tasks all at once and returns their outputs in order.
-/// A `LocalSet`, as the plugin runs on a current-thread runtime: the
-/// futures of `create_port` are not `Send`.
-async fn race<T: 'static>(jobs: Vec<impl Future<Output = T> + 'static>) -> Vec<T> {
-    LocalSet::new()
-        .run_until(async {
-            let tasks: Vec<_> = jobs.into_iter().map(tokio::task::spawn_local).collect();
-            let mut outputs = Vec::new();
-            for task in tasks {
-                outputs.push(task.await.unwrap());
-            }
-            outputs
-        })
-        .await
-}
 
 #[tokio::test(flavor = "current_thread")]
 async fn forty_racing_adds_get_forty_addresses_on_one_switch() {

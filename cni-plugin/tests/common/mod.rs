@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -21,6 +22,7 @@ use ovn_udn_cni::ovn::port::{self, LogicalPort, PortRequest};
 use ovn_udn_cni::topology::{self, Segment};
 use ovn_udn_cni::vocabulary::{NB_DB, column, ids, option, table};
 use ovsdb::{Client, Condition, Row, Value};
+use tokio::task::LocalSet;
 
 /// The OVN Northbound schema (Debian: ovn-common).
 pub const NB_SCHEMA: &str = "/usr/share/ovn/ovn-nb.ovsschema";
@@ -352,4 +354,20 @@ pub fn options(row: &Row) -> BTreeMap<String, String> {
 pub fn failure<T: std::fmt::Debug>(result: Result<T, PluginError>) -> (u64, String) {
     let err = result.expect_err("expected a failure");
     (err.code(), err.to_string())
+}
+
+/// Runs `jobs` as tasks all at once and returns their outputs in order.
+/// A `LocalSet`, as the plugin runs on a current-thread runtime: the
+/// futures of `create_port` are not `Send`.
+pub async fn race<T: 'static>(jobs: Vec<impl Future<Output = T> + 'static>) -> Vec<T> {
+    LocalSet::new()
+        .run_until(async {
+            let tasks: Vec<_> = jobs.into_iter().map(tokio::task::spawn_local).collect();
+            let mut outputs = Vec::new();
+            for task in tasks {
+                outputs.push(task.await.unwrap());
+            }
+            outputs
+        })
+        .await
 }
