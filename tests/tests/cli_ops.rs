@@ -72,15 +72,17 @@ fn status_of_a_healthy_chassis_exits_0_with_its_facts() {
             .is_some_and(|v| v.starts_with("ovn-controller")),
         "{facts:#}"
     );
-    assert_eq!(facts["gateway"], Value::Null);
-    assert_eq!(checks(&status, "gateway")[0]["state"], "info");
+    // The sandbox gives every chassis a gateway on its physical network.
+    assert_eq!(facts["gateway"]["address"], "172.20.0.12/16");
+    assert_eq!(facts["gateway"]["physicalNetworkName"], "physnet");
+    assert_eq!(checks(&status, "gateway")[0]["state"], "ok");
     assert!(facts["nb"]["members"][0]["schemaVersion"].is_string());
 
     let table = on(2, &["status"]);
     assert!(table.ok(), "status: {}", table.stderr);
     let text = table.stdout_text();
     assert!(text.lines().last() == Some("healthy"), "{text}");
-    assert!(text.contains("no egress"), "{text}");
+    assert!(text.contains("egress via 172.20.0.12/16"), "{text}");
     let doctor = on(2, &["doctor"]);
     assert!(doctor.ok(), "doctor: {}", doctor.stderr);
     assert!(
@@ -195,6 +197,19 @@ fn status_checks_the_gateway_physical_network_is_mapped() {
     assert!(done.ok(), "{status:#}");
     assert_eq!(checks(&status, "gateway")[0]["state"], "ok", "{status:#}");
     assert_eq!(status["facts"]["gateway"]["physicalNetworkName"], "physnet");
+
+    let without = NodeConfigFile::for_node(1, &[("gateway", Value::Null)]);
+    let done = cli_on(1, &without.path(), &["status"]);
+    assert!(
+        done.ok(),
+        "a chassis without egress is healthy: {}",
+        done.stderr
+    );
+    assert!(
+        done.stdout_text().contains("no egress"),
+        "{}",
+        done.stdout_text()
+    );
 
     let unmapped = NodeConfigFile::for_node(1, &[("gateway", gateway("nowhere"))]);
     let doctor = cli_on(1, &unmapped.path(), &["doctor"]);
