@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use e2e::net::{Listener, assert_ping, connects, payload, tcp_download};
+use e2e::network::ovn_prefix;
 use e2e::ovn::{self, map_get};
 use e2e::physnet::EXT;
 use e2e::stream::Stream;
@@ -82,6 +83,13 @@ fn a_tcp_stream_survives_live_migration_and_the_vm_keeps_its_address() {
         b.chassis.as_deref() == Some("node1") && b.additional_chassis == ["node2"]
     });
     let target_bridge = LauncherBridge::new(target.ns(), "ovn-udn1");
+    // The target is ready when node2 can carry the VM's egress too (its
+    // gateway router, made by the target's ADD, claimed there): KubeVirt
+    // switches over only once the target launcher is up, seconds later.
+    let gateway_port = format!("rtoj-{}GR_node2", ovn_prefix(&net.name));
+    Binding::wait(&gateway_port, BIND_TIMEOUT, "claimed on node2", |b| {
+        b.chassis.as_deref() == Some("node2")
+    });
 
     // The VM moves and announces itself, as QEMU does at the switch-over.
     let moved = Instant::now();
