@@ -132,6 +132,9 @@ pub mod ids {
     /// router), `gateway` (its gateway router on a chassis) or `node` (the
     /// chassis' egress router).
     pub const EGRESS_ROUTER: &str = "k8s.ovn.org/egress-router";
+    /// A switch's part in egress: `join` or `link` (not a switch pods plug
+    /// into).
+    pub const EGRESS_SWITCH: &str = "k8s.ovn.org/egress-switch";
     /// A gateway router's address on the join switch.
     pub const JOIN_IP: &str = "k8s.ovn.org/join-ip";
     /// A network's link subnet (a /30 in 169.254.0.0/16) between its gateway

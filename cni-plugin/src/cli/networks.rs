@@ -132,6 +132,10 @@ async fn switches(nb: &Client) -> Result<Vec<SwitchRow>, PluginError> {
 fn networks(switches: &[SwitchRow], ports: &[PortRecord]) -> Vec<NetworkInfo> {
     let mut by_name: BTreeMap<&str, Vec<&SwitchRow>> = BTreeMap::new();
     for switch in switches {
+        // Egress' join and link switches carry no pods.
+        if switch.1.contains_key(ids::EGRESS_SWITCH) {
+            continue;
+        }
         if let Some(network) = switch.1.get(ids::NETWORK) {
             by_name.entry(network).or_default().push(switch);
         }
@@ -330,6 +334,11 @@ mod tests {
                 &[("subnet", "10.2.0.0/30")],
             ),
             switch("not-ours", &[], &[("subnet", "10.9.0.0/24")]),
+            switch(
+                "blue_join",
+                &[(ids::NETWORK, "blue"), (ids::EGRESS_SWITCH, "join")],
+                &[],
+            ),
         ];
         let ports = [
             pod(
@@ -345,6 +354,11 @@ mod tests {
         assert_eq!(names, ["blue", "green", "red"]);
         let blue = &nets[0];
         assert_eq!((blue.ports, blue.subnets.len()), (1, 2));
+        assert_eq!(
+            blue.switches,
+            ["blue_ovn_layer2_switch"],
+            "no egress switch"
+        );
         // 256 less network, broadcast, gateway and one pod.
         assert_eq!(blue.subnets[0].free, 252);
         // fd00::/120 as the port records it: 256 less ::0, ::1 (gateway), ::2.

@@ -405,7 +405,10 @@ impl Writer<'_> {
                     column::PORTS,
                     Value::named_uuid_set(["gr_etor", "link_ltor"]),
                 )
-                .with(column::EXTERNAL_IDS, Value::string_map(net_ids)),
+                .with(
+                    column::EXTERNAL_IDS,
+                    Value::string_map(egress_switch_ids(&net_ids, "link")),
+                ),
         ));
         ops
     }
@@ -440,7 +443,10 @@ impl Writer<'_> {
                         Row::new()
                             .with(column::NAME, Value::string(&self.names.join_switch))
                             .with(column::PORTS, Value::named_uuid_set(["dr_jtor", "gr_jtor"]))
-                            .with(column::EXTERNAL_IDS, Value::string_map(net_ids)),
+                            .with(
+                                column::EXTERNAL_IDS,
+                                Value::string_map(egress_switch_ids(&net_ids, "join")),
+                            ),
                     ),
                 ]
             }
@@ -640,6 +646,13 @@ impl Writer<'_> {
         ));
         ops
     }
+}
+
+/// A network's external_ids, and what the switch is for in egress.
+fn egress_switch_ids(net_ids: &[(String, String)], part: &str) -> Vec<(String, String)> {
+    let mut ids = net_ids.to_vec();
+    ids.push((ids::EGRESS_SWITCH.into(), part.into()));
+    ids
 }
 
 /// A router port owning `address/prefix`, its MAC derived from the address.
