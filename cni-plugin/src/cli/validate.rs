@@ -351,7 +351,9 @@ fn check_netconf(place: &Place, bytes: Vec<u8>) -> Finding {
     };
     let (network, addressing) = match Request::new(&env, bytes, conf, NodeConfig::default()) {
         Ok((_, Verb::Add(network, addressing))) => (network, addressing),
-        Ok(_) => unreachable!("Request::new answers an ADD with Verb::Add"),
+        // Request::new answers an ADD with Verb::Add; anything else would be
+        // a bug of ours, reported rather than a panic.
+        Ok(_) => return place.invalid("internal error: the config was not read as an ADD".into()),
         Err(err) => return place.refused(&err),
     };
     if let Err(err) = topology::check_static_addresses(&network, &addressing.ips) {
