@@ -43,19 +43,12 @@ pub fn check_mapping(
     chassis: &str,
     bridge_mappings: &[String],
 ) -> Result<(), PluginError> {
-    let physnet = &gateway.physical_network_name;
-    if bridge_mappings.iter().any(|m| m == physnet) {
-        return Ok(());
-    }
-    Err(PluginError::NodeNotReady(format!(
-        "node config `gateway.physicalNetworkName`: chassis {chassis} has no bridge for physical \
-         network {physnet:?} in Open_vSwitch external_ids:ovn-bridge-mappings (mapped: {})",
-        if bridge_mappings.is_empty() {
-            "none".to_owned()
-        } else {
-            bridge_mappings.join(", ")
-        }
-    )))
+    super::require_mapping(
+        format_args!("node config `gateway.physicalNetworkName`"),
+        &gateway.physical_network_name,
+        chassis,
+        bridge_mappings,
+    )
 }
 
 /// The network's IPv4 subnets: what its gateway routers NAT and route back.

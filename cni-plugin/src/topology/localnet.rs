@@ -38,20 +38,12 @@ pub fn check_mapping(
     chassis: &str,
     bridge_mappings: &[String],
 ) -> Result<(), PluginError> {
-    let physnet = &network.physical_network_name;
-    if bridge_mappings.iter().any(|m| m == physnet) {
-        return Ok(());
-    }
-    let mapped = if bridge_mappings.is_empty() {
-        "none".to_owned()
-    } else {
-        bridge_mappings.join(", ")
-    };
-    Err(PluginError::NodeNotReady(format!(
-        "localnet network {}: chassis {} has no bridge for physical network {physnet:?} \
-         in Open_vSwitch external_ids:ovn-bridge-mappings (mapped: {mapped})",
-        network.id.name, chassis
-    )))
+    super::require_mapping(
+        format_args!("localnet network {}", network.id.name),
+        &network.physical_network_name,
+        chassis,
+        bridge_mappings,
+    )
 }
 
 #[cfg(test)]

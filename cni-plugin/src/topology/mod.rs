@@ -171,6 +171,28 @@ pub fn check_chassis(
     }
 }
 
+/// Refuses `physnet` when the chassis has no bridge for it in its
+/// `ovn-bridge-mappings`; `what` says who needs it, for the message.
+fn require_mapping(
+    what: std::fmt::Arguments<'_>,
+    physnet: &str,
+    chassis: &str,
+    bridge_mappings: &[String],
+) -> Result<(), PluginError> {
+    if bridge_mappings.iter().any(|m| m == physnet) {
+        return Ok(());
+    }
+    let mapped = if bridge_mappings.is_empty() {
+        "none".to_owned()
+    } else {
+        bridge_mappings.join(", ")
+    };
+    Err(PluginError::NodeNotReady(format!(
+        "{what}: chassis {chassis} has no bridge for physical network {physnet:?} \
+         in Open_vSwitch external_ids:ovn-bridge-mappings (mapped: {mapped})"
+    )))
+}
+
 /// external_ids every switch, router and fixed port of a network carries.
 pub fn network_ids(network: &Network) -> Vec<(String, String)> {
     vec![
