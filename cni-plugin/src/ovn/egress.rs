@@ -6,7 +6,7 @@
 //! out against the rows as read, and every row created by name is created
 //! only if still absent, so racing ADDs on many chassis re-read and re-plan.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use conf::{Gateway, Network, PeerKind, Topology, peer_port_names};
 use ipnet::{IpNet, Ipv4Net};
@@ -14,10 +14,9 @@ use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
 
 use super::check_owner;
 use super::port::ops::fixed_port_row;
+use super::router_ports::{gateway_ports, router_port, switch_port};
 use super::txn::{self, Step};
-use crate::cni::result::mac_text;
 use crate::error::PluginError;
-use crate::ipam::pool::gateway;
 use crate::topology::egress::{
     LINK_RANGE, POLICY_PRIORITY, free_join_ip, free_link_subnet, ipv4_subnets, link_ips,
     policy_match, router_join_ip, unreachable_next_hop,
@@ -348,12 +347,16 @@ impl Writer<'_> {
         let (rtoe, etor) = peer_port_names(PeerKind::External, gr);
         let net_ids = network_ids(network);
         let mut ops = vec![
-            router_port("gr_rtoj", &rtoj, self.join_ip, join.prefix_len(), &net_ids),
+            router_port(
+                "gr_rtoj",
+                &rtoj,
+                &[(self.join_ip.into(), join.prefix_len())],
+                &net_ids,
+            ),
             router_port(
                 "gr_rtoe",
                 &rtoe,
-                gateway_ip,
-                self.link.prefix_len(),
+                &[(gateway_ip.into(), self.link.prefix_len())],
                 &net_ids,
             ),
             switch_port("gr_jtor", &jtor, &rtoj, &net_ids),
@@ -392,8 +395,7 @@ impl Writer<'_> {
         ops.push(router_port(
             "egress_rtol",
             &rtol,
-            egress_ip,
-            self.link.prefix_len(),
+            &[(egress_ip.into(), self.link.prefix_len())],
             &net_ids,
         ));
         ops.push(switch_port("link_ltor", &ltor, &rtol, &net_ids));
@@ -433,8 +435,7 @@ impl Writer<'_> {
                     router_port(
                         "dr_rtoj",
                         &rtoj,
-                        router_join_ip(join),
-                        join.prefix_len(),
+                        &[(router_join_ip(join).into(), join.prefix_len())],
                         &net_ids,
                     ),
                     switch_port("dr_jtor", &jtor, &rtoj, &net_ids),
@@ -524,34 +525,17 @@ impl Writer<'_> {
             None => {
                 // Layer2: the router owns the pods' gateway address on their
                 // switch, the same everywhere.
-                let (rtos, stor) = conf::router_port_names(input.pod_switch);
-                let gateways: Vec<IpAddr> =
-                    network.subnets.iter().map(|s| gateway(s.cidr)).collect();
-                let networks: Vec<String> = network
-                    .subnets
-                    .iter()
-                    .zip(&gateways)
-                    .map(|(s, gw)| format!("{gw}/{}", s.cidr.prefix_len()))
-                    .collect();
-                ops.push(Operation::insert_named(
-                    table::LOGICAL_ROUTER_PORT,
-                    Row::new()
-                        .with(column::NAME, Value::string(&rtos))
-                        .with(column::MAC, Value::string(mac_of(&gateways)))
-                        .with(column::NETWORKS, Value::string_set(networks))
-                        .with(column::EXTERNAL_IDS, Value::string_map(net_ids.clone())),
-                    "dr_rtos",
-                ));
-                ops.push(switch_port("dr_stor", &stor, &rtos, &net_ids));
+                let subnets: Vec<IpNet> = network.subnets.iter().map(|s| s.cidr).collect();
+                ops.extend(gateway_ports(input.pod_switch, &subnets, &net_ids));
                 ops.push(Operation::mutate(
                     table::LOGICAL_SWITCH,
                     vec![Condition::uuid(pod_switch)],
                     vec![Mutation::insert(
                         column::PORTS,
-                        Value::named_uuid_set(["dr_stor"]),
+                        Value::named_uuid_set(["stor"]),
                     )],
                 ));
-                ports.push("dr_rtos");
+                ports.push("rtos");
                 let mut dr_ids = net_ids;
                 dr_ids.extend([link, role]);
                 ops.push(Operation::insert(
@@ -601,8 +585,7 @@ impl Writer<'_> {
             router_port(
                 "egress_rtoe",
                 &rtoe,
-                gw.address.addr(),
-                gw.address.prefix_len(),
+                &[(gw.address.addr().into(), gw.address.prefix_len())],
                 &node_ids,
             ),
             switch_port("egress_etor", &etor, &rtoe, &node_ids),
@@ -655,49 +638,6 @@ fn egress_switch_ids(net_ids: &[(String, String)], part: &str) -> Vec<(String, S
     ids
 }
 
-/// A router port owning `address/prefix`, its MAC derived from the address.
-fn router_port(
-    uuid_name: &str,
-    name: &str,
-    address: Ipv4Addr,
-    prefix: u8,
-    external_ids: &[(String, String)],
-) -> Operation {
-    Operation::insert_named(
-        table::LOGICAL_ROUTER_PORT,
-        Row::new()
-            .with(column::NAME, Value::string(name))
-            .with(column::MAC, Value::string(mac_of(&[IpAddr::V4(address)])))
-            .with(
-                column::NETWORKS,
-                Value::string_set([format!("{address}/{prefix}")]),
-            )
-            .with(
-                column::EXTERNAL_IDS,
-                Value::string_map(external_ids.to_vec()),
-            ),
-        uuid_name,
-    )
-}
-
-/// A switch's router-type port facing `router_port`.
-fn switch_port(
-    uuid_name: &str,
-    name: &str,
-    router_port: &str,
-    external_ids: &[(String, String)],
-) -> Operation {
-    let port = FixedPort {
-        name: name.to_owned(),
-        kind: "router".into(),
-        addresses: vec!["router".into()],
-        options: vec![(option::ROUTER_PORT.into(), router_port.to_owned())],
-        tag_request: None,
-        external_ids: external_ids.to_vec(),
-    };
-    Operation::insert_named(table::LOGICAL_SWITCH_PORT, fixed_port_row(&port), uuid_name)
-}
-
 /// A static route.
 fn route(uuid_name: &str, destination: Ipv4Net, next_hop: Ipv4Addr) -> Operation {
     Operation::insert_named(
@@ -719,13 +659,6 @@ fn snat(uuid_name: &str, inside: IpNet, outside: Ipv4Addr) -> Operation {
             .with(column::EXTERNAL_IP, Value::string(outside.to_string())),
         uuid_name,
     )
-}
-
-/// The MAC a router port with these addresses gets.
-fn mac_of(addresses: &[IpAddr]) -> String {
-    conf::mac_for_addresses(addresses)
-        .map(|mac| mac_text(&mac))
-        .unwrap_or_default()
 }
 
 fn by_name(name: &str) -> Vec<Condition> {

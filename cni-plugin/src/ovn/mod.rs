@@ -3,7 +3,8 @@
 //! logical port (`port`) with its addresses held in address blocks
 //! (`address_blocks`), the shared topology a pod needs first (`segment`: a
 //! layer3 node switch, `node_switch`; DHCP rows, `dhcp`; a primary
-//! network's way out, `egress`), the identifiers
+//! network's way out, `egress`; the ports joining a router to a switch,
+//! `router_ports`), the identifiers
 //! every attachment carries (`ids`), and the OVS port that ovn-controller
 //! binds to the logical port (`ovs`). Planners are pure; only the
 //! functions that take a [`ovsdb::Client`] touch a database.
@@ -15,6 +16,7 @@ pub mod ids;
 pub mod node_switch;
 pub mod ovs;
 pub mod port;
+pub mod router_ports;
 pub mod segment;
 pub mod txn;
 

@@ -3,20 +3,16 @@
 //! of the network lands on a chassis, and kept after the last one leaves so
 //! the chassis' subnet stays stable.
 
-use std::net::IpAddr;
-
 use conf::Network;
 use ipnet::IpNet;
 use ovsdb::{Client, Condition, Mutation, Operation, Row, Value};
 
 use super::check_owner;
-use super::port::ops::fixed_port_row;
+use super::router_ports::gateway_ports;
 use super::txn::{self, Step};
-use crate::cni::result::mac_text;
 use crate::error::PluginError;
-use crate::ipam::pool::gateway;
-use crate::topology::{self, FixedPort, allocate_node_subnets, recorded_node_subnets};
-use crate::vocabulary::{NB_DB, column, ids, option, table};
+use crate::topology::{self, allocate_node_subnets, recorded_node_subnets};
+use crate::vocabulary::{NB_DB, column, ids, table};
 
 /// What the node-subnet transaction reads.
 #[derive(Debug, Clone, Default)]
@@ -175,16 +171,6 @@ fn create_ops(
 ) -> Vec<Operation> {
     let segment = topology::layer3_segment(network, chassis, subnets);
     let switch = segment.switch;
-    let (rtos, stor) = conf::router_port_names(&switch.name);
-    let gateways: Vec<IpAddr> = subnets.iter().map(|s| gateway(*s)).collect();
-    let networks: Vec<String> = subnets
-        .iter()
-        .zip(&gateways)
-        .map(|(s, gw)| format!("{gw}/{}", s.prefix_len()))
-        .collect();
-    let router_mac = conf::mac_for_addresses(&gateways)
-        .map(|mac| mac_text(&mac))
-        .unwrap_or_default();
     let ids = topology::network_ids(network);
     let router_name = conf::router_name(network);
 
@@ -208,15 +194,8 @@ fn create_ops(
             vec![],
         ));
     }
-    ops.push(Operation::insert_named(
-        table::LOGICAL_ROUTER_PORT,
-        Row::new()
-            .with(column::NAME, Value::string(&rtos))
-            .with(column::MAC, Value::string(router_mac))
-            .with(column::NETWORKS, Value::string_set(networks))
-            .with(column::EXTERNAL_IDS, Value::string_map(ids.clone())),
-        "rtos",
-    ));
+    let [rtos, stor] = gateway_ports(&switch.name, subnets, &ids);
+    ops.push(rtos);
     ops.push(match router_uuid {
         Some(uuid) => Operation::mutate(
             table::LOGICAL_ROUTER,
@@ -234,19 +213,7 @@ fn create_ops(
                 .with(column::EXTERNAL_IDS, Value::string_map(ids.clone())),
         ),
     });
-    let stor_port = FixedPort {
-        name: stor,
-        kind: "router".into(),
-        addresses: vec!["router".into()],
-        options: vec![(option::ROUTER_PORT.into(), rtos)],
-        tag_request: None,
-        external_ids: ids,
-    };
-    ops.push(Operation::insert_named(
-        table::LOGICAL_SWITCH_PORT,
-        fixed_port_row(&stor_port),
-        "stor",
-    ));
+    ops.push(stor);
     ops.push(Operation::insert(
         table::LOGICAL_SWITCH,
         Row::new()
