@@ -168,13 +168,10 @@ fn a_primary_udn_after_the_default_network_takes_only_the_default_route() {
     pod.check().expect_ok("CHECK of the chained attachment");
     // A default route back on eth0 is a difference CHECK names.
     let ns = pod.ns().to_owned();
-    process::must(
-        "ip",
-        &[
-            "-n",
-            &ns,
+    let eth0_default = |verb: &str| {
+        let route = [
             "route",
-            "add",
+            verb,
             "default",
             "via",
             &eth0_gateway,
@@ -182,29 +179,16 @@ fn a_primary_udn_after_the_default_network_takes_only_the_default_route() {
             "eth0",
             "metric",
             "50",
-        ],
-    );
+        ];
+        process::must("ip", &[&["-n", ns.as_str()][..], &route[..]].concat());
+    };
+    eth0_default("add");
     pod.check().expect_error_naming(
         105,
         &["eth0", "default route"],
         "CHECK with eth0's default route back",
     );
-    process::must(
-        "ip",
-        &[
-            "-n",
-            &ns,
-            "route",
-            "del",
-            "default",
-            "via",
-            &eth0_gateway,
-            "dev",
-            "eth0",
-            "metric",
-            "50",
-        ],
-    );
+    eth0_default("del");
     pod.check().expect_ok("CHECK once it is gone again");
 
     let eth0_before = net::addresses(&ns, "eth0");

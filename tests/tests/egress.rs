@@ -6,7 +6,8 @@
 use std::thread;
 
 use e2e::net::{
-    Download, assert_no_ping, assert_ping, assert_tcp_transfer, exec_in, payload, tcp_download,
+    Download, Listener, assert_no_ping, assert_ping, assert_tcp_transfer, exec_in, payload,
+    tcp_download,
 };
 use e2e::network::ovn_prefix;
 use e2e::ovn::{self, map_get};
@@ -158,14 +159,7 @@ fn the_external_host_cannot_reach_into_a_pod() {
     // The external host routes the pod subnet to the chassis, as a hostile
     // neighbour would.
     let _route = ExtRoute::add("10.143.0.0/16", &chassis_address(1));
-    let listener = std::process::Command::new("ip")
-        .args(["netns", "exec", pod.ns(), "nc", "-4", "-l", "-n", "6107"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("nc listener");
-    let _listener = Killed(listener);
-    thread::sleep(std::time::Duration::from_millis(200));
+    let _listener = Listener::start(pod.ns(), 6107);
     let connect = exec_in(
         &EXT.netns(),
         &["nc", "-z", "-n", "-w", "2", &pod.ip(), "6107"],
@@ -180,16 +174,6 @@ fn the_external_host_cannot_reach_into_a_pod() {
     assert_no_ping(&EXT.netns(), &pod.ip());
     // Outbound still works: the refusal is for what was not asked for.
     assert_ping(pod.ns(), EXT.ipv4);
-}
-
-/// A child process killed on drop.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A route on the external host, removed on drop.
