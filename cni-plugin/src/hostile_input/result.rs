@@ -12,6 +12,7 @@ use proptest::sample::select;
 use serde_json::{Map, Value as Json, json};
 
 use super::{config, json, text};
+use crate::cni::default_network::DefaultNetwork;
 use crate::cni::result::{AddResult, mac_text};
 use crate::cni::version::SUPPORTED_VERSIONS;
 
@@ -79,6 +80,28 @@ fn prev_result() -> impl Strategy<Value = Json> {
             prev
         });
     prop_oneof![3 => shaped, 1 => json()]
+}
+
+/// A `prevResult` of a default network: a pod interface `eth0` and hostile
+/// addresses, gateways and routes pointing at it (or at nothing).
+fn default_network_result() -> impl Strategy<Value = Json> {
+    let ip_text = || prop_oneof![any::<IpAddr>().prop_map(|ip| json!(ip.to_string())), json()];
+    let net_text = || {
+        prop_oneof![
+            ipnet().prop_map(|n| json!(n.to_string())),
+            select(&["0.0.0.0/0", "::/0"][..]).prop_map(|d| json!(d)),
+            json(),
+        ]
+    };
+    let index = prop_oneof![3 => Just(json!(0)), 1 => json()];
+    let ip = (net_text(), index, option::of(ip_text()))
+        .prop_map(|(address, interface, gateway)| json!({"address": address, "interface": interface, "gateway": gateway}));
+    let route =
+        (net_text(), option::of(ip_text())).prop_map(|(dst, gw)| json!({"dst": dst, "gw": gw}));
+    (vec(ip, 0..4), vec(route, 0..4)).prop_map(|(ips, routes)| {
+        json!({"cniVersion": "1.0.0", "interfaces": [{"name": "eth0", "sandbox": "/var/run/netns/p"}],
+               "ips": ips, "routes": routes})
+    })
 }
 
 /// A version: one the plugin speaks, or any text.
@@ -194,6 +217,33 @@ proptest! {
         for interface in &interfaces[pod - 1..] {
             let mtu = has_mtu.then(|| json!(attachment.mtu));
             prop_assert_eq!(interface.get("mtu"), mtu.as_ref());
+        }
+    }
+
+    /// A prevResult the default network's plugin sent (or anyone else)
+    /// never panics the chained primary network: the routes eth0 keeps are
+    /// each via a gateway of their own family, and the merged result keeps
+    /// prevResult's interfaces and IPs and drops its default routes.
+    #[test]
+    fn any_prev_result_is_read_safely_for_the_default_network(
+        prev in prop_oneof![prev_result(), default_network_result()],
+        subnets in vec(select(&["10.96.0.0/12", "10.244.0.0/16", "fd00:10::/64", "0.0.0.0/1"][..]), 0..4),
+    ) {
+        let subnets: Vec<IpNet> = subnets.iter().map(|s| s.parse().unwrap()).collect();
+        if let Some(dn) = DefaultNetwork::from_prev(&prev, "ovn-udn1", &subnets) {
+            prop_assert!(dn.ifname != "ovn-udn1");
+            for route in &dn.routes {
+                prop_assert_eq!(route.destination.addr().is_ipv4(), route.gateway.is_ipv4());
+                prop_assert!(subnets.contains(&route.destination));
+            }
+            let merged = dn.rewrite_prev(&prev);
+            prop_assert_eq!(array(Some(&merged), "interfaces"), array(Some(&prev), "interfaces"));
+            prop_assert_eq!(array(Some(&merged), "ips"), array(Some(&prev), "ips"));
+            let default = |r: &Json| {
+                r.get("dst").and_then(Json::as_str).and_then(|d| d.parse::<IpNet>().ok())
+                    .is_some_and(|d| d.prefix_len() == 0)
+            };
+            prop_assert!(!array(Some(&merged), "routes").iter().any(default));
         }
     }
 }
